@@ -10,3 +10,7 @@ class DiamondError(RuntimeError):
 
 class IngestError(DiamondError):
     """The source release cannot be loaded; nothing stored was changed."""
+
+
+class ConfigError(DiamondError):
+    """A setting is missing or wrong; the message says which and how to fix it."""

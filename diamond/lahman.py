@@ -263,8 +263,7 @@ TABLES: tuple[TableSpec, ...] = (
         _cols("year.key:I league.key:V team.key:V park.key:V span.first:T "
               "span.last:T games:I openings:I attendance:B"),
         ("year_key", "league_key", "team_key", "park_key"),
-        nullable_key=("league_key",), season_column="year_key",
-        notes="Games of teams outside an organised league carry no league.",
+        season_column="year_key",
         references=(("park_key", "parks", "park_key"),),
     ),
     TableSpec(

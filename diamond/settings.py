@@ -25,14 +25,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from diamond.errors import DiamondError
+from diamond.errors import ConfigError
 
 TARGETS = ("duckdb", "postgres", "athena")
 RAW_SCHEMA = "raw"
-
-
-class ConfigError(DiamondError):
-    """A setting is missing or wrong; the message says which and how to fix it."""
 
 
 def project_dir() -> Path:

@@ -15,6 +15,7 @@ import re
 import shutil
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,12 @@ _VERSION_RE = re.compile(r"(baseballdatabank|lahman)[-_]?([0-9][0-9.\-_a-z]*)", 
 
 
 def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of the file at ``path``, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -122,7 +125,7 @@ def _open_zip(path: Path, location: str) -> Release:
             for name, member in picked.items():
                 files[name] = archive.read(member)
             version = _version_from(archive.namelist(), fallback=path.stem)
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         msg = (
             f"{location}: not a readable zip archive ({exc}). The file is "
             "probably truncated or corrupt: download it again."
@@ -165,13 +168,23 @@ def _download(url: str) -> Path:
     partial = target.with_suffix(target.suffix + ".part")
     log.info("downloading %s", url)
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
-            with partial.open("wb") as handle:
-                shutil.copyfileobj(response, handle)
+        with (
+            urllib.request.urlopen(url, timeout=60) as response,
+            partial.open("wb") as handle,
+        ):
+            shutil.copyfileobj(response, handle)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         msg = f"cannot download {url}: {exc}. Check the URL or use a local copy."
         raise IngestError(msg) from exc
+    if not zipfile.is_zipfile(partial):
+        size = partial.stat().st_size
+        partial.unlink()
+        msg = (
+            f"{url} returned {size} bytes that are not a zip archive. Check "
+            "that the URL points at the release zip itself, not a web page."
+        )
+        raise IngestError(msg)
     partial.replace(target)
     checksum_file.write_text(sha256_file(target) + "\n")
     return target

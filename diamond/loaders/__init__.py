@@ -35,8 +35,8 @@ class LoadRecord:
     target: str
     status: str
     source: str
-    source_version: str
-    source_fingerprint: str
+    source_version: str | None
+    source_fingerprint: str | None
     files: str
     row_count: int
     validation_success: bool

@@ -40,7 +40,9 @@ class DuckDBLoader:
 
     def _append_log(self, con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
         marks = ", ".join("?" for _ in LOAD_LOG_COLUMNS)
-        con.execute(f"insert into {RAW_SCHEMA}.load_log values ({marks})", record.values())
+        con.execute(
+            f"insert into {RAW_SCHEMA}.load_log values ({marks})", record.values()
+        )
 
     def last_loaded_fingerprint(self) -> str | None:
         if not self.path.exists():
@@ -74,7 +76,14 @@ class DuckDBLoader:
                     log.debug("loaded %s.%s", RAW_SCHEMA, table.spec.name)
                 self._append_log(con, record)
                 con.execute("commit")
-            except Exception:
+            except duckdb.Error as exc:
+                con.execute("rollback")
+                msg = (
+                    f"DuckDB rejected the load into {self.path}: {exc}; "
+                    "nothing changed."
+                )
+                raise IngestError(msg) from exc
+            except BaseException:
                 con.execute("rollback")
                 raise
 

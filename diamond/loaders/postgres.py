@@ -67,11 +67,11 @@ class PostgresLoader:
     def __init__(self, settings: PostgresSettings | None = None) -> None:
         self.settings = settings or PostgresSettings.from_env()
 
-    def _connect(self):  # noqa: ANN202 - psycopg2 connection
+    def _connect(self):
         ensure_database(self.settings)
         return psycopg2.connect(self.settings.dsn())
 
-    def _ensure_log(self, cur) -> None:  # noqa: ANN001
+    def _ensure_log(self, cur) -> None:
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(_LOG_TYPES[t]))
             for n, t in LOAD_LOG_COLUMNS
@@ -82,7 +82,7 @@ class PostgresLoader:
             )
         )
 
-    def _append_log(self, cur, record: LoadRecord) -> None:  # noqa: ANN001
+    def _append_log(self, cur, record: LoadRecord) -> None:
         marks = sql.SQL(", ").join(sql.Placeholder() for _ in LOAD_LOG_COLUMNS)
         cur.execute(
             sql.SQL("insert into {}.load_log values ({})").format(
@@ -109,7 +109,7 @@ class PostgresLoader:
         finally:
             con.close()
 
-    def _existing_columns(self, cur, name: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    def _existing_columns(self, cur, name: str) -> list[tuple[str, str]]:
         cur.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = %s and table_name = %s order by ordinal_position",
@@ -117,7 +117,7 @@ class PostgresLoader:
         )
         return list(cur.fetchall())
 
-    def _replace(self, cur, table: ValidatedTable) -> None:  # noqa: ANN001
+    def _replace(self, cur, table: ValidatedTable) -> None:
         types = WAREHOUSE_TYPES["postgres"]
         wanted = [(c.name, types[c.type]) for c in table.spec.columns]
         ident = sql.Identifier(RAW_SCHEMA, table.spec.name)
