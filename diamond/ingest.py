@@ -172,9 +172,16 @@ def ingest(
     if not force and loader.last_loaded_fingerprint() == release.fingerprint:
         progress(f"{target}: raw data already match this release; nothing to do")
         return IngestResult(
-            load_id, target, "unchanged", release.location, release.version,
-            release.fingerprint, len(release.files), 0,
-            time.perf_counter() - began, None,
+            load_id,
+            target,
+            "unchanged",
+            release.location,
+            release.version,
+            release.fingerprint,
+            len(release.files),
+            0,
+            time.perf_counter() - began,
+            None,
         )
     cache = cache_dir() / "validations"
     known = None if revalidate else validation_cache.lookup(cache, release.fingerprint)
@@ -217,6 +224,14 @@ def ingest(
     seconds = time.perf_counter() - began
     progress(f"{target}: loaded in {seconds:.1f}s (load id {load_id})")
     return IngestResult(
-        load_id, target, "loaded", release.location, release.version,
-        release.fingerprint, len(tables), rows, seconds, report_path,
+        load_id,
+        target,
+        "loaded",
+        release.location,
+        release.version,
+        release.fingerprint,
+        len(tables),
+        rows,
+        seconds,
+        report_path,
     )

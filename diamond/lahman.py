@@ -136,8 +136,7 @@ class TableSpec:
 
 def _cols(spec: str) -> tuple[Column, ...]:
     """Parse ``"playerID:V yearID:I ..."`` into columns (V, I, B, D, T)."""
-    codes = {"V": "VARCHAR", "I": "INTEGER", "B": "BIGINT", "D": "DOUBLE",
-             "T": "DATE"}
+    codes = {"V": "VARCHAR", "I": "INTEGER", "B": "BIGINT", "D": "DOUBLE", "T": "DATE"}
     out = []
     for item in spec.split():
         header, code = item.rsplit(":", 1)
@@ -153,197 +152,260 @@ _PITCHING_STATS = (
     "W:I L:I G:I GS:I CG:I SHO:I SV:I IPouts:I H:I ER:I HR:I BB:I SO:I "
     "BAOpp:D ERA:D IBB:I WP:I HBP:I BK:I BFP:I GF:I R:I SH:I SF:I GIDP:I"
 )
-_FIELDING_STATS = (
-    "G:I GS:I InnOuts:I PO:I A:I E:I DP:I PB:I WP:I SB:I CS:I ZR:D"
-)
+_FIELDING_STATS = "G:I GS:I InnOuts:I PO:I A:I E:I DP:I PB:I WP:I SB:I CS:I ZR:D"
 _PEOPLE = ("player_id", "people", "player_id")
 _TEAMS = ("team_id", "teams", "team_id")
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
-        "allstar_full", "AllstarFull.csv",
-        _cols("playerID:V yearID:I gameNum:I gameID:V teamID:V lgID:V GP:I "
-              "startingPos:I"),
+        "allstar_full",
+        "AllstarFull.csv",
+        _cols(
+            "playerID:V yearID:I gameNum:I gameID:V teamID:V lgID:V GP:I startingPos:I"
+        ),
         season_column="year_id",
         references=(_PEOPLE,),
         notes="No natural key: the 2021.2 release repeats 31 rows exactly "
-              "and lists the cancelled 1945 game without a game id.",
+        "and lists the cancelled 1945 game without a game id.",
     ),
     TableSpec(
-        "appearances", "Appearances.csv",
-        _cols("yearID:I teamID:V lgID:V playerID:V G_all:I GS:I G_batting:I "
-              "G_defense:I G_p:I G_c:I G_1b:I G_2b:I G_3b:I G_ss:I G_lf:I "
-              "G_cf:I G_rf:I G_of:I G_dh:I G_ph:I G_pr:I"),
-        ("year_id", "team_id", "player_id"), season_column="year_id",
+        "appearances",
+        "Appearances.csv",
+        _cols(
+            "yearID:I teamID:V lgID:V playerID:V G_all:I GS:I G_batting:I "
+            "G_defense:I G_p:I G_c:I G_1b:I G_2b:I G_3b:I G_ss:I G_lf:I "
+            "G_cf:I G_rf:I G_of:I G_dh:I G_ph:I G_pr:I"
+        ),
+        ("year_id", "team_id", "player_id"),
+        season_column="year_id",
         references=(_PEOPLE, _TEAMS),
     ),
     TableSpec(
-        "awards_managers", "AwardsManagers.csv",
+        "awards_managers",
+        "AwardsManagers.csv",
         _cols("playerID:V awardID:V yearID:I lgID:V tie:V notes:V"),
-        ("player_id", "award_id", "year_id", "lg_id"), season_column="year_id",
+        ("player_id", "award_id", "year_id", "lg_id"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "awards_players", "AwardsPlayers.csv",
+        "awards_players",
+        "AwardsPlayers.csv",
         _cols("playerID:V awardID:V yearID:I lgID:V tie:V notes:V"),
         ("player_id", "award_id", "year_id", "lg_id", "notes"),
-        nullable_key=("lg_id", "notes"), season_column="year_id",
+        nullable_key=("lg_id", "notes"),
+        season_column="year_id",
         references=(_PEOPLE,),
         notes="Positional awards repeat per position (notes), and one 2017 "
-              "award has no league.",
+        "award has no league.",
     ),
     TableSpec(
-        "awards_share_managers", "AwardsShareManagers.csv",
-        _cols("awardID:V yearID:I lgID:V playerID:V pointsWon:I pointsMax:I "
-              "votesFirst:I"),
-        ("award_id", "year_id", "lg_id", "player_id"), season_column="year_id",
+        "awards_share_managers",
+        "AwardsShareManagers.csv",
+        _cols(
+            "awardID:V yearID:I lgID:V playerID:V pointsWon:I pointsMax:I votesFirst:I"
+        ),
+        ("award_id", "year_id", "lg_id", "player_id"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "awards_share_players", "AwardsSharePlayers.csv",
-        _cols("awardID:V yearID:I lgID:V playerID:V pointsWon:D pointsMax:I "
-              "votesFirst:D"),
-        ("award_id", "year_id", "lg_id", "player_id"), season_column="year_id",
+        "awards_share_players",
+        "AwardsSharePlayers.csv",
+        _cols(
+            "awardID:V yearID:I lgID:V playerID:V pointsWon:D pointsMax:I votesFirst:D"
+        ),
+        ("award_id", "year_id", "lg_id", "player_id"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "batting", "Batting.csv",
+        "batting",
+        "Batting.csv",
         _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V {_BATTING_STATS}"),
-        ("player_id", "year_id", "stint"), season_column="year_id",
+        ("player_id", "year_id", "stint"),
+        season_column="year_id",
         references=(_PEOPLE, _TEAMS),
     ),
     TableSpec(
-        "batting_post", "BattingPost.csv",
+        "batting_post",
+        "BattingPost.csv",
         _cols(f"yearID:I round:V playerID:V teamID:V lgID:V {_BATTING_STATS}"),
-        ("year_id", "round", "player_id"), season_column="year_id",
+        ("year_id", "round", "player_id"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "college_playing", "CollegePlaying.csv",
+        "college_playing",
+        "CollegePlaying.csv",
         _cols("playerID:V schoolID:V yearID:I"),
-        ("player_id", "school_id", "year_id"), season_column="year_id",
+        ("player_id", "school_id", "year_id"),
+        season_column="year_id",
         references=(_PEOPLE, ("school_id", "schools", "school_id")),
     ),
     TableSpec(
-        "fielding", "Fielding.csv",
-        _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V POS:V "
-              f"{_FIELDING_STATS}"),
-        ("player_id", "year_id", "stint", "pos"), season_column="year_id",
+        "fielding",
+        "Fielding.csv",
+        _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V POS:V {_FIELDING_STATS}"),
+        ("player_id", "year_id", "stint", "pos"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "fielding_of", "FieldingOF.csv",
+        "fielding_of",
+        "FieldingOF.csv",
         _cols("playerID:V yearID:I stint:I Glf:I Gcf:I Grf:I"),
-        ("player_id", "year_id", "stint"), season_column="year_id",
+        ("player_id", "year_id", "stint"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "fielding_of_split", "FieldingOFsplit.csv",
-        _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V POS:V "
-              f"{_FIELDING_STATS}"),
-        ("player_id", "year_id", "stint", "pos"), season_column="year_id",
+        "fielding_of_split",
+        "FieldingOFsplit.csv",
+        _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V POS:V {_FIELDING_STATS}"),
+        ("player_id", "year_id", "stint", "pos"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "fielding_post", "FieldingPost.csv",
-        _cols("playerID:V yearID:I teamID:V lgID:V round:V POS:V G:I GS:I "
-              "InnOuts:I PO:I A:I E:I DP:I TP:I PB:I SB:I CS:I"),
-        ("player_id", "year_id", "round", "pos"), season_column="year_id",
+        "fielding_post",
+        "FieldingPost.csv",
+        _cols(
+            "playerID:V yearID:I teamID:V lgID:V round:V POS:V G:I GS:I "
+            "InnOuts:I PO:I A:I E:I DP:I TP:I PB:I SB:I CS:I"
+        ),
+        ("player_id", "year_id", "round", "pos"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "hall_of_fame", "HallOfFame.csv",
-        _cols("playerID:V yearID:I votedBy:V ballots:I needed:I votes:I "
-              "inducted:V category:V needed_note:V"),
-        ("player_id", "year_id", "voted_by"), season_column="year_id",
+        "hall_of_fame",
+        "HallOfFame.csv",
+        _cols(
+            "playerID:V yearID:I votedBy:V ballots:I needed:I votes:I "
+            "inducted:V category:V needed_note:V"
+        ),
+        ("player_id", "year_id", "voted_by"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "home_games", "HomeGames.csv",
-        _cols("year.key:I league.key:V team.key:V park.key:V span.first:T "
-              "span.last:T games:I openings:I attendance:B"),
+        "home_games",
+        "HomeGames.csv",
+        _cols(
+            "year.key:I league.key:V team.key:V park.key:V span.first:T "
+            "span.last:T games:I openings:I attendance:B"
+        ),
         ("year_key", "league_key", "team_key", "park_key"),
         season_column="year_key",
         references=(("park_key", "parks", "park_key"),),
     ),
     TableSpec(
-        "managers", "Managers.csv",
-        _cols("playerID:V yearID:I teamID:V lgID:V inseason:I G:I W:I L:I "
-              "rank:I plyrMgr:V"),
+        "managers",
+        "Managers.csv",
+        _cols(
+            "playerID:V yearID:I teamID:V lgID:V inseason:I G:I W:I L:I "
+            "rank:I plyrMgr:V"
+        ),
         ("player_id", "year_id", "team_id", "inseason"),
-        season_column="year_id", references=(_PEOPLE, _TEAMS),
-    ),
-    TableSpec(
-        "managers_half", "ManagersHalf.csv",
-        _cols("playerID:V yearID:I teamID:V lgID:V inseason:I half:I G:I W:I "
-              "L:I rank:I"),
-        ("player_id", "year_id", "team_id", "half"), season_column="year_id",
+        season_column="year_id",
         references=(_PEOPLE, _TEAMS),
     ),
     TableSpec(
-        "parks", "Parks.csv",
+        "managers_half",
+        "ManagersHalf.csv",
+        _cols(
+            "playerID:V yearID:I teamID:V lgID:V inseason:I half:I G:I W:I L:I rank:I"
+        ),
+        ("player_id", "year_id", "team_id", "half"),
+        season_column="year_id",
+        references=(_PEOPLE, _TEAMS),
+    ),
+    TableSpec(
+        "parks",
+        "Parks.csv",
         _cols("park.key:V park.name:V park.alias:V city:V state:V country:V"),
         ("park_key",),
     ),
     TableSpec(
-        "people", "People.csv",
-        _cols("playerID:V birthYear:I birthMonth:I birthDay:I birthCountry:V "
-              "birthState:V birthCity:V deathYear:I deathMonth:I deathDay:I "
-              "deathCountry:V deathState:V deathCity:V nameFirst:V nameLast:V "
-              "nameGiven:V weight:I height:I bats:V throws:V debut:T "
-              "finalGame:T retroID:V bbrefID:V"),
+        "people",
+        "People.csv",
+        _cols(
+            "playerID:V birthYear:I birthMonth:I birthDay:I birthCountry:V "
+            "birthState:V birthCity:V deathYear:I deathMonth:I deathDay:I "
+            "deathCountry:V deathState:V deathCity:V nameFirst:V nameLast:V "
+            "nameGiven:V weight:I height:I bats:V throws:V debut:T "
+            "finalGame:T retroID:V bbrefID:V"
+        ),
         ("player_id",),
     ),
     TableSpec(
-        "pitching", "Pitching.csv",
+        "pitching",
+        "Pitching.csv",
         _cols(f"playerID:V yearID:I stint:I teamID:V lgID:V {_PITCHING_STATS}"),
-        ("player_id", "year_id", "stint"), season_column="year_id",
+        ("player_id", "year_id", "stint"),
+        season_column="year_id",
         references=(_PEOPLE, _TEAMS),
     ),
     TableSpec(
-        "pitching_post", "PitchingPost.csv",
+        "pitching_post",
+        "PitchingPost.csv",
         _cols(f"playerID:V yearID:I round:V teamID:V lgID:V {_PITCHING_STATS}"),
-        ("player_id", "year_id", "round"), season_column="year_id",
+        ("player_id", "year_id", "round"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "salaries", "Salaries.csv",
+        "salaries",
+        "Salaries.csv",
         _cols("yearID:I teamID:V lgID:V playerID:V salary:B"),
-        ("year_id", "team_id", "player_id"), season_column="year_id",
+        ("year_id", "team_id", "player_id"),
+        season_column="year_id",
         references=(_PEOPLE,),
     ),
     TableSpec(
-        "schools", "Schools.csv",
+        "schools",
+        "Schools.csv",
         _cols("schoolID:V name_full:V city:V state:V country:V"),
         ("school_id",),
     ),
     TableSpec(
-        "series_post", "SeriesPost.csv",
-        _cols("yearID:I round:V teamIDwinner:V lgIDwinner:V teamIDloser:V "
-              "lgIDloser:V wins:I losses:I ties:I"),
-        ("year_id", "round"), season_column="year_id",
+        "series_post",
+        "SeriesPost.csv",
+        _cols(
+            "yearID:I round:V teamIDwinner:V lgIDwinner:V teamIDloser:V "
+            "lgIDloser:V wins:I losses:I ties:I"
+        ),
+        ("year_id", "round"),
+        season_column="year_id",
     ),
     TableSpec(
-        "teams", "Teams.csv",
-        _cols("yearID:I lgID:V teamID:V franchID:V divID:V Rank:I G:I Ghome:I "
-              "W:I L:I DivWin:V WCWin:V LgWin:V WSWin:V R:I AB:I H:I 2B:I 3B:I "
-              "HR:I BB:I SO:I SB:I CS:I HBP:I SF:I RA:I ER:I ERA:D CG:I SHO:I "
-              "SV:I IPouts:I HA:I HRA:I BBA:I SOA:I E:I DP:I FP:D name:V park:V "
-              "attendance:B BPF:I PPF:I teamIDBR:V teamIDlahman45:V "
-              "teamIDretro:V"),
-        ("year_id", "team_id"), season_column="year_id",
+        "teams",
+        "Teams.csv",
+        _cols(
+            "yearID:I lgID:V teamID:V franchID:V divID:V Rank:I G:I Ghome:I "
+            "W:I L:I DivWin:V WCWin:V LgWin:V WSWin:V R:I AB:I H:I 2B:I 3B:I "
+            "HR:I BB:I SO:I SB:I CS:I HBP:I SF:I RA:I ER:I ERA:D CG:I SHO:I "
+            "SV:I IPouts:I HA:I HRA:I BBA:I SOA:I E:I DP:I FP:D name:V park:V "
+            "attendance:B BPF:I PPF:I teamIDBR:V teamIDlahman45:V "
+            "teamIDretro:V"
+        ),
+        ("year_id", "team_id"),
+        season_column="year_id",
         references=(("franch_id", "teams_franchises", "franch_id"),),
     ),
     TableSpec(
-        "teams_franchises", "TeamsFranchises.csv",
+        "teams_franchises",
+        "TeamsFranchises.csv",
         _cols("franchID:V franchName:V active:V NAassoc:V"),
         ("franch_id",),
     ),
     TableSpec(
-        "teams_half", "TeamsHalf.csv",
-        _cols("yearID:I lgID:V teamID:V Half:I divID:V DivWin:V Rank:I G:I "
-              "W:I L:I"),
-        ("year_id", "team_id", "half"), season_column="year_id",
+        "teams_half",
+        "TeamsHalf.csv",
+        _cols("yearID:I lgID:V teamID:V Half:I divID:V DivWin:V Rank:I G:I W:I L:I"),
+        ("year_id", "team_id", "half"),
+        season_column="year_id",
         references=(_TEAMS,),
     ),
 )

@@ -22,8 +22,11 @@ from diamond.settings import RAW_SCHEMA, PostgresSettings
 
 log = logging.getLogger(__name__)
 
-_LOG_TYPES = {**WAREHOUSE_TYPES["postgres"], "BOOLEAN": "boolean",
-              "TIMESTAMP": "timestamp"}
+_LOG_TYPES = {
+    **WAREHOUSE_TYPES["postgres"],
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+}
 
 
 def ensure_database(settings: PostgresSettings) -> None:
@@ -136,9 +139,7 @@ class PostgresLoader:
                 )
             )
         buffer = io.BytesIO()
-        pacsv.write_csv(
-            table.data, buffer, pacsv.WriteOptions(include_header=False)
-        )
+        pacsv.write_csv(table.data, buffer, pacsv.WriteOptions(include_header=False))
         buffer.seek(0)
         cur.copy_expert(
             sql.SQL("copy {} from stdin with (format csv)").format(ident), buffer
