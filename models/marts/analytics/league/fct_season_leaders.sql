@@ -7,6 +7,17 @@
     the cut-off.
 -#}
 {%- set leaders_per_category = var('season_leaders_per_category', 10) -%}
+{#- One board per (season mart, statistic, is a counting statistic). -#}
+{%- set boards = [
+    ('batting_seasons', 'home_runs', true),
+    ('batting_seasons', 'batting_average', false),
+    ('batting_seasons', 'on_base_plus_slugging', false),
+    ('batting_seasons', 'stolen_bases', true),
+    ('pitching_seasons', 'wins', true),
+    ('pitching_seasons', 'strikeouts', true),
+    ('pitching_seasons', 'earned_run_average', false),
+    ('pitching_seasons', 'saves', true),
+] -%}
 
 with batting_seasons as (
 
@@ -22,120 +33,21 @@ pitching_seasons as (
 
 leaders as (
 
-    select
-        league_id,
-        season,
-        cast('home_runs' as varchar) as category,
-        home_runs_rank as category_rank,
-        player_id,
-        team_id,
-        cast(home_runs as {{ type_double() }}) as stat_value
-    from batting_seasons
-    where
-        home_runs_rank <= {{ leaders_per_category }}
-        and home_runs > 0
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('batting_average' as varchar) as category,
-        batting_average_rank as category_rank,
-        player_id,
-        team_id,
-        cast(batting_average as {{ type_double() }}) as stat_value
-    from batting_seasons
-    where
-        batting_average_rank <= {{ leaders_per_category }}
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('on_base_plus_slugging' as varchar) as category,
-        on_base_plus_slugging_rank as category_rank,
-        player_id,
-        team_id,
-        cast(on_base_plus_slugging as {{ type_double() }}) as stat_value
-    from batting_seasons
-    where
-        on_base_plus_slugging_rank <= {{ leaders_per_category }}
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('stolen_bases' as varchar) as category,
-        stolen_bases_rank as category_rank,
-        player_id,
-        team_id,
-        cast(stolen_bases as {{ type_double() }}) as stat_value
-    from batting_seasons
-    where
-        stolen_bases_rank <= {{ leaders_per_category }}
-        and stolen_bases > 0
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('wins' as varchar) as category,
-        wins_rank as category_rank,
-        player_id,
-        team_id,
-        cast(wins as {{ type_double() }}) as stat_value
-    from pitching_seasons
-    where
-        wins_rank <= {{ leaders_per_category }}
-        and wins > 0
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('strikeouts' as varchar) as category,
-        strikeouts_rank as category_rank,
-        player_id,
-        team_id,
-        cast(strikeouts as {{ type_double() }}) as stat_value
-    from pitching_seasons
-    where
-        strikeouts_rank <= {{ leaders_per_category }}
-        and strikeouts > 0
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('earned_run_average' as varchar) as category,
-        earned_run_average_rank as category_rank,
-        player_id,
-        team_id,
-        cast(earned_run_average as {{ type_double() }}) as stat_value
-    from pitching_seasons
-    where
-        earned_run_average_rank <= {{ leaders_per_category }}
-
-    union all
-
-    select
-        league_id,
-        season,
-        cast('saves' as varchar) as category,
-        saves_rank as category_rank,
-        player_id,
-        team_id,
-        cast(saves as {{ type_double() }}) as stat_value
-    from pitching_seasons
-    where
-        saves_rank <= {{ leaders_per_category }}
-        and saves > 0
+    {% for mart, stat, is_counting in boards %}
+        select
+            league_id,
+            season,
+            cast('{{ stat }}' as varchar) as category,
+            {{ stat }}_rank as category_rank,
+            player_id,
+            team_id,
+            cast({{ stat }} as {{ type_double() }}) as stat_value
+        from {{ mart }}
+        where
+            {{ stat }}_rank <= {{ leaders_per_category }}
+            {% if is_counting %}and {{ stat }} > 0{% endif %}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 
