@@ -25,10 +25,10 @@ def main(name: str) -> None:
         spec, parse_table(spec, release.files[spec.file]), release.checksums[spec.file]
     )
     loader = PostgresLoader()
-    con = loader._connect()
+    con = loader.connect()
     try:
         with con, con.cursor() as cur:
-            loader._replace(cur, table)
+            loader.replace_table(cur, table)
     finally:
         con.close()
     print(f"loaded {table.rows} rows into raw.{name}")

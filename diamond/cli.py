@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -48,14 +49,20 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from diamond.ingest import ingest
+    from governance.lineage.emit import emit_ingest
 
-    result = ingest(
-        args.target,
-        args.source,
-        force=args.force,
-        revalidate=getattr(args, "revalidate", False),
-        progress=_say,
-    )
+    try:
+        result = ingest(
+            args.target,
+            args.source,
+            force=args.force,
+            revalidate=getattr(args, "revalidate", False),
+            progress=_say,
+        )
+    except DiamondError as exc:
+        emit_ingest(exc, args.target)
+        raise
+    emit_ingest(result, args.target)
     if result.status == "loaded":
         _say(
             f"{result.tables} tables, {result.rows:,} rows from {result.source} "
@@ -102,6 +109,65 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage_emit(args: argparse.Namespace) -> int:
+    from governance.lineage.emit import emit_dbt
+
+    events = emit_dbt()
+    _say(f"emitted {len(events)} lineage events for the last dbt invocation")
+    return 0
+
+
+def _artifact(name: str) -> str:
+    from governance.lineage.transport import default_target_dir
+
+    path = default_target_dir() / name
+    if not path.is_file():
+        msg = f"no {path}: run `diamond run` (or `diamond build`) first"
+        raise DiamondError(msg)
+    return str(path)
+
+
+def cmd_lineage_impact(args: argparse.Namespace) -> int:
+    from governance.lineage.impact import downstream
+    from governance.lineage.transport import default_target_dir
+
+    catalog = default_target_dir() / "catalog.json"
+    impact = downstream(
+        _artifact("manifest.json"),
+        args.ref,
+        catalog=str(catalog) if catalog.is_file() else None,
+        include_indirect=args.indirect,
+    )
+    print(impact.to_json() if args.json else impact.to_text())
+    return 0
+
+
+def cmd_lineage_graph(args: argparse.Namespace) -> int:
+    from governance.lineage.graph import write_graph
+    from governance.lineage.transport import default_target_dir
+
+    output = args.output or default_target_dir() / "lineage" / "graph.html"
+    graph = write_graph(_artifact("manifest.json"), args.around, output, args.depth)
+    _say(f"wrote {output} ({len(graph.nodes)} relations, {len(graph.edges)} edges)")
+    return 0
+
+
+def cmd_lineage_replay(args: argparse.Namespace) -> int:
+    from governance.lineage.transport import (
+        default_target_dir,
+        make_client,
+        replay_spool,
+    )
+
+    client = make_client(default_target_dir())
+    try:
+        sent = replay_spool(client)
+    finally:
+        client.close()
+    _say(f"re-sent {sent} spooled lineage events")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from diamond.warehouse import load_history
 
@@ -129,11 +195,20 @@ def run_steps() -> list[Step]:
     return [
         Step("ingest", cmd_ingest),
         Step("dbt build", cmd_build),
+        Step("lineage", cmd_lineage_emit),
     ]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from openlineage.client.event_v2 import RunState
+    from openlineage.client.uuid import generate_new_uuid
+
+    from governance.lineage.emit import emit_pipeline
+
     began = time.perf_counter()
+    # Every step's lineage names this run as its parent.
+    run_id = os.environ.setdefault("DIAMOND_RUN_ID", str(generate_new_uuid()))
+    emit_pipeline(RunState.START, run_id)
     steps = run_steps()
     for number, step in enumerate(steps, start=1):
         _say(f"step {number}/{len(steps)}: {step.name}")
@@ -141,8 +216,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             step.action(args)
         except DiamondError as exc:
             _say(f"step {number}/{len(steps)} ({step.name}) failed: {exc}")
+            emit_pipeline(RunState.FAIL, run_id, error=f"{step.name}: {exc}")
             return 1
-    _say(f"all {len(steps)} steps done in {time.perf_counter() - began:.1f}s")
+    emit_pipeline(RunState.COMPLETE, run_id)
+    _say(
+        f"all {len(steps)} steps done in {time.perf_counter() - began:.1f}s "
+        f"(run id {run_id})"
+    )
     return 0
 
 
@@ -163,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="the main job: ingest the release, then dbt build",
-        description="Ingest the release, then build and test every dbt model. "
-        "Stops at the first failing step and says which.",
+        help="the main job: ingest, dbt build, lineage",
+        description="Ingest the release, then build and test every dbt model, "
+        "then emit OpenLineage events for the run. Stops at the first failing "
+        "step and says which.",
     )
     _add_target(run)
     _add_source(run)
@@ -219,6 +300,51 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(status)
     status.add_argument("--limit", type=int, default=10, help="rows to show")
     status.set_defaults(func=cmd_status)
+
+    lineage = sub.add_parser(
+        "lineage",
+        help="OpenLineage events, impact analysis and the lineage graph",
+        description="Lineage from the dbt artifacts and the steps around "
+        "dbt, in the OpenLineage standard. Events go to "
+        "target/lineage/events.jsonl unless openlineage.yml or "
+        "OPENLINEAGE__ variables name another transport (console, HTTP).",
+    )
+    lineage_sub = lineage.add_subparsers(
+        dest="lineage_command", required=True, metavar="ACTION"
+    )
+    emit = lineage_sub.add_parser(
+        "emit", help="emit the events of the last dbt invocation"
+    )
+    emit.set_defaults(func=cmd_lineage_emit)
+    impact = lineage_sub.add_parser(
+        "impact",
+        help="everything downstream of a relation or column",
+        description="List everything downstream of RELATION[.COLUMN], "
+        "e.g. `raw.people.birth_year` or `stg_lahman__people`.",
+    )
+    impact.add_argument("ref", metavar="RELATION[.COLUMN]")
+    impact.add_argument("--json", action="store_true", help="print JSON")
+    impact.add_argument(
+        "--indirect",
+        action="store_true",
+        help="also follow joins, filters and grouping",
+    )
+    impact.set_defaults(func=cmd_lineage_impact)
+    graph = lineage_sub.add_parser(
+        "graph", help="write an HTML picture of the lineage graph"
+    )
+    graph.add_argument("--around", metavar="RELATION", help="centre relation")
+    graph.add_argument("--depth", type=int, default=None, help="hops each way")
+    graph.add_argument(
+        "--output",
+        default=None,
+        help="HTML file to write (default target/lineage/graph.html)",
+    )
+    graph.set_defaults(func=cmd_lineage_graph)
+    replay = lineage_sub.add_parser(
+        "replay", help="re-send events spooled after a transport failure"
+    )
+    replay.set_defaults(func=cmd_lineage_replay)
 
     dbt = sub.add_parser(
         "dbt",

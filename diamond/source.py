@@ -147,9 +147,20 @@ def _open_folder(path: Path) -> Release:
     return Release(str(path), version, files)
 
 
+def _download_folder(url: str) -> Path:
+    """Cache folder of one URL: the archive and the ``sha256`` it had."""
+    return cache_dir() / sha256_bytes(url.encode())[:16]
+
+
+def recorded_download_sha256(url: str) -> str | None:
+    """The sha256 recorded when ``url`` was downloaded, if it was."""
+    checksum_file = _download_folder(url) / "sha256"
+    return checksum_file.read_text().strip() if checksum_file.is_file() else None
+
+
 def _download(url: str) -> Path:
     """Fetch ``url`` into the cache once; verify the cached copy every time."""
-    folder = cache_dir() / sha256_bytes(url.encode())[:16]
+    folder = _download_folder(url)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (Path(url.split("?")[0]).name or "release.zip")
     checksum_file = folder / "sha256"

@@ -70,7 +70,8 @@ class PostgresLoader:
     def __init__(self, settings: PostgresSettings | None = None) -> None:
         self.settings = settings or PostgresSettings.from_env()
 
-    def _connect(self):
+    def connect(self) -> psycopg2.extensions.connection:
+        """A connection to the warehouse database, created if missing."""
         ensure_database(self.settings)
         return psycopg2.connect(self.settings.dsn())
 
@@ -95,7 +96,7 @@ class PostgresLoader:
         )
 
     def last_loaded_fingerprint(self) -> str | None:
-        con = self._connect()
+        con = self.connect()
         try:
             with con.cursor() as cur:
                 cur.execute("select to_regclass(%s)", (f"{RAW_SCHEMA}.load_log",))
@@ -120,7 +121,11 @@ class PostgresLoader:
         )
         return list(cur.fetchall())
 
-    def _replace(self, cur, table: ValidatedTable) -> None:
+    def replace_table(self, cur, table: ValidatedTable) -> None:
+        """Empty (or recreate) one raw table and COPY the table into it.
+
+        Runs inside the caller's transaction, which decides when it shows.
+        """
         types = WAREHOUSE_TYPES["postgres"]
         wanted = [(c.name, types[c.type]) for c in table.spec.columns]
         ident = sql.Identifier(RAW_SCHEMA, table.spec.name)
@@ -146,12 +151,12 @@ class PostgresLoader:
         )
 
     def load(self, tables: list[ValidatedTable], record: LoadRecord) -> None:
-        con = self._connect()
+        con = self.connect()
         try:
             with con, con.cursor() as cur:
                 self._ensure_log(cur)
                 for table in tables:
-                    self._replace(cur, table)
+                    self.replace_table(cur, table)
                     log.debug("copied %s.%s", RAW_SCHEMA, table.spec.name)
                 self._append_log(cur, record)
         except psycopg2.Error as exc:
@@ -161,7 +166,7 @@ class PostgresLoader:
             con.close()
 
     def log_failure(self, record: LoadRecord) -> None:
-        con = self._connect()
+        con = self.connect()
         try:
             with con, con.cursor() as cur:
                 self._ensure_log(cur)

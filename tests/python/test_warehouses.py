@@ -88,7 +88,7 @@ def _tail(result: subprocess.CompletedProcess) -> str:
 
 def test_run_builds_every_model_on_duckdb(duckdb_run) -> None:
     assert duckdb_run.returncode == 0, _tail(duckdb_run)
-    assert "step 2/2: dbt build" in duckdb_run.stderr
+    assert "step 2/3: dbt build" in duckdb_run.stderr
 
 
 def test_run_builds_every_model_on_postgres(postgres_run) -> None:
@@ -299,7 +299,7 @@ def test_run_names_the_failing_step(scratch, tmp_path) -> None:
         scratch, "run", "--target", "duckdb", "--source", str(tmp_path / "nope.zip")
     )
     assert result.returncode == 1
-    assert "step 1/2 (ingest) failed" in result.stderr
+    assert "step 1/3 (ingest) failed" in result.stderr
     assert "nope.zip" in result.stderr
 
 

@@ -1,0 +1,1 @@
+"""Governance tooling for diamond: lineage, privacy and policy around the warehouse."""
