@@ -23,7 +23,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DBT_TARGET_PATH=target/sqlfluff $(BIN)/sqlfluff lint models analyses tests
+	@mkdir -p target/sqlfluff
+	DBT_TARGET_PATH=target/sqlfluff \
+		DIAMOND_DUCKDB_PATH=target/sqlfluff/lint.duckdb \
+		$(BIN)/sqlfluff lint models analyses tests
 
 test: lint
 	$(BIN)/pytest
