@@ -35,9 +35,13 @@ def prepare_environment(target: str) -> None:
     if target == "duckdb":
         os.environ["DIAMOND_DUCKDB_PATH"] = str(duckdb_path())
     elif target == "postgres":
+        from diamond.access import ensure_postgres_access
         from diamond.loaders.postgres import ensure_database
 
-        ensure_database(PostgresSettings.from_env())
+        settings = PostgresSettings.from_env()
+        ensure_database(settings)
+        # The models' grants name these roles: they must exist first.
+        ensure_postgres_access(settings)
 
 
 def run_dbt(args: Sequence[str], target: str | None = None) -> object:
@@ -51,7 +55,11 @@ def run_dbt(args: Sequence[str], target: str | None = None) -> object:
     prepare_environment(target)
     argv = [*args, "--project-dir", str(project_dir()), "--target", target]
     log.info("dbt %s", " ".join(argv))
-    outcome = dbtRunner().invoke(argv)
+    try:
+        outcome = dbtRunner().invoke(argv)
+    finally:
+        if target == "duckdb":
+            _release_duckdb()
     if not outcome.success:
         reason = f": {outcome.exception}" if outcome.exception else ""
         msg = (
@@ -60,3 +68,19 @@ def run_dbt(args: Sequence[str], target: str | None = None) -> object:
         )
         raise DbtError(msg)
     return outcome.result
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open after a command.
+
+    dbt-duckdb holds one database instance per process for reuse by the
+    next command. While it is open, the later steps of ``diamond run`` (the
+    PII scan, the leak check, the audit mirror) cannot open the same file
+    read-only in this process. dbt opens a fresh one when it next runs.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if env is not None:
+        env.close()
