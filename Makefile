@@ -37,6 +37,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_pii.py
 
 docs: $(STAMP)
 	$(BIN)/diamond docs --serve

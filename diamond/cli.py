@@ -1,18 +1,21 @@
 """The ``diamond`` command: one entry point for every step of the platform.
 
-``diamond run`` walks the whole flow (ingest, then ``dbt build``) and stops
-at the first step that fails, naming it. Each step also runs on its own.
+``diamond run`` walks the whole flow (ingest, ``dbt build``, privacy checks,
+lineage, the audit mirror) and stops at the first step that fails, naming
+it. Each step also runs on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from diamond import __version__
 from diamond.errors import DiamondError
@@ -63,6 +66,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         emit_ingest(exc, args.target)
         raise
     emit_ingest(result, args.target)
+    _audit(
+        "ingest",
+        result.target,
+        subject=result.load_id,
+        details={
+            "status": result.status,
+            "source": result.source,
+            "version": result.version,
+            "fingerprint": result.fingerprint,
+            "tables": result.tables,
+            "rows": result.rows,
+        },
+    )
     if result.status == "loaded":
         _say(
             f"{result.tables} tables, {result.rows:,} rows from {result.source} "
@@ -71,10 +87,130 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(action: str, target: str | None, **fields) -> None:
+    from diamond.settings import check_target
+    from governance.audit import record
+
+    record(
+        action,
+        target=check_target(target),
+        run_id=os.environ.get("DIAMOND_RUN_ID"),
+        **fields,
+    )
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from diamond.dbt import run_dbt
+    from governance.privacy.actions import record_build
 
     run_dbt(["build", *getattr(args, "dbt_args", [])], args.target)
+    record_build(args.target)
+    return 0
+
+
+def cmd_pii_scan(args: argparse.Namespace) -> int:
+    from governance.privacy.actions import SCAN_SCHEMAS, scan_warehouse
+
+    findings = scan_warehouse(
+        args.target,
+        args.schemas or SCAN_SCHEMAS,
+        sample_rows=args.sample_rows,
+        progress=_say,
+    )
+    if args.verbose_findings:
+        for f in findings:
+            print(f"{f.relation}.{f.column}\t{f.pii_type}\t{f.confidence:.2f}")
+    return 0
+
+
+def cmd_privacy_check(args: argparse.Namespace) -> int:
+    from governance.privacy.actions import (
+        PrivacyError,
+        check_leaks,
+        load_findings,
+        scan_warehouse,
+    )
+    from governance.privacy.policy import check, load_manifest
+
+    findings = scan_warehouse(args.target, progress=_say) if args.scan else None
+    if findings is None:
+        findings = load_findings()
+    violations = check(load_manifest(_artifact("manifest.json")), findings)
+    _audit(
+        "privacy.policy_check",
+        args.target,
+        details={"violations": [v.message for v in violations]},
+    )
+    if violations:
+        lines = "\n  ".join(v.message for v in violations)
+        msg = f"{len(violations)} privacy policy violation(s):\n  {lines}"
+        raise PrivacyError(msg)
+    _say("policy check: every personal column is tagged and masked outside raw")
+    check_leaks(args.target, progress=_say)
+    return 0
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> int:
+    from governance.privacy.erasure import erase
+
+    report = erase(args.subject, args.target, reference=args.reference, progress=_say)
+    _say(str(report))
+    return 0
+
+
+def cmd_privacy_lakeformation(args: argparse.Namespace) -> int:
+    from governance.privacy import lakeformation
+
+    policy = lakeformation.generate(args.manifest)
+    path = lakeformation.write(policy, args.output)
+    summary = policy["summary"]
+    _say(
+        f"wrote {path}: {len(policy['create_lf_tag'])} LF-tags, "
+        f"{len(policy['add_lf_tags_to_resource'])} tag assignments, "
+        f"{len(policy['grant_permissions'])} grants over {summary['tables']} tables"
+    )
+    if args.apply:
+        result = lakeformation.apply(policy)
+        _say(result.summary())
+        _audit(
+            "access.lakeformation",
+            "athena",
+            details={"policy": str(path), "grants": len(policy["grant_permissions"])},
+        )
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from governance.audit import verify, verify_against_table
+
+    if args.file_only:
+        result = verify(args.log)
+    else:
+        result = verify_against_table(args.log, target=args.target)
+    print(result.report())
+    return 0 if result.ok else 1
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    from governance.audit import AuditLog, default_path
+
+    records = list(AuditLog(args.log or default_path()).records())
+    for rec in records[-args.limit :]:
+        details = json.dumps(rec.details, sort_keys=True)
+        if len(details) > 100:
+            details = details[:97] + "..."
+        print(
+            f"{rec.seq:>5}  {rec.recorded_at}  {rec.action:<22} "
+            f"{rec.target or '-':<8} {rec.subject or '-'}  {details}"
+        )
+    return 0
+
+
+def cmd_audit_sync(args: argparse.Namespace) -> int:
+    from governance.audit import sync
+
+    added = sync(args.log, target=args.target)
+    _say(f"mirrored {added} new audit records into governance.audit_log")
     return 0
 
 
@@ -190,12 +326,36 @@ class Step:
     action: Callable[[argparse.Namespace], int]
 
 
+def cmd_run_privacy(args: argparse.Namespace) -> int:
+    from diamond.settings import check_target
+
+    if check_target(args.target) == "athena":
+        _say(
+            "privacy checks need to read the warehouse; on athena they are not "
+            "run (run them on duckdb or postgres over the same release)"
+        )
+        return 0
+    check_args = argparse.Namespace(target=args.target, scan=True)
+    return cmd_privacy_check(check_args)
+
+
+def cmd_run_audit(args: argparse.Namespace) -> int:
+    from diamond.settings import check_target
+
+    if check_target(args.target) == "athena":
+        _say("the audit log has no warehouse mirror on athena; the file is kept")
+        return 0
+    return cmd_audit_sync(argparse.Namespace(log=None, target=args.target))
+
+
 def run_steps() -> list[Step]:
     """The steps of the main job, in order."""
     return [
         Step("ingest", cmd_ingest),
         Step("dbt build", cmd_build),
+        Step("privacy checks", cmd_run_privacy),
         Step("lineage", cmd_lineage_emit),
+        Step("audit log", cmd_run_audit),
     ]
 
 
@@ -209,6 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Every step's lineage names this run as its parent.
     run_id = os.environ.setdefault("DIAMOND_RUN_ID", str(generate_new_uuid()))
     emit_pipeline(RunState.START, run_id)
+    _audit("pipeline.start", args.target, subject=run_id)
     steps = run_steps()
     for number, step in enumerate(steps, start=1):
         _say(f"step {number}/{len(steps)}: {step.name}")
@@ -217,8 +378,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         except DiamondError as exc:
             _say(f"step {number}/{len(steps)} ({step.name}) failed: {exc}")
             emit_pipeline(RunState.FAIL, run_id, error=f"{step.name}: {exc}")
+            _audit(
+                "pipeline.fail",
+                args.target,
+                subject=run_id,
+                details={"step": step.name, "error": str(exc)},
+            )
             return 1
     emit_pipeline(RunState.COMPLETE, run_id)
+    _audit(
+        "pipeline.complete",
+        args.target,
+        subject=run_id,
+        details={"steps": [step.name for step in steps]},
+    )
     _say(
         f"all {len(steps)} steps done in {time.perf_counter() - began:.1f}s "
         f"(run id {run_id})"
@@ -243,10 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="the main job: ingest, dbt build, lineage",
-        description="Ingest the release, then build and test every dbt model, "
-        "then emit OpenLineage events for the run. Stops at the first failing "
-        "step and says which.",
+        help="the main job: ingest, dbt build, privacy checks, lineage, audit",
+        description="Ingest the release, build and test every dbt model, "
+        "check that no personal data escaped masking, emit OpenLineage "
+        "events and mirror the audit log. Stops at the first failing step "
+        "and says which.",
     )
     _add_target(run)
     _add_source(run)
@@ -345,6 +519,137 @@ def build_parser() -> argparse.ArgumentParser:
         "replay", help="re-send events spooled after a transport failure"
     )
     replay.set_defaults(func=cmd_lineage_replay)
+
+    pii = sub.add_parser(
+        "pii",
+        help="find personal data in the warehouse",
+        description="Classify warehouse columns as personal data (names, "
+        "emails, phones, SSNs, card numbers, IPs, birth dates, ZIP codes, "
+        "medical record numbers, free text holding any of them) from their "
+        "names and sampled values, with Microsoft Presidio's recognizers.",
+    )
+    pii_sub = pii.add_subparsers(dest="pii_command", required=True, metavar="ACTION")
+    scan = pii_sub.add_parser(
+        "scan",
+        help="classify every column; write governance.pii_classification "
+        "and target/privacy/pii_report.json",
+    )
+    _add_target(scan)
+    scan.add_argument(
+        "--schemas",
+        nargs="+",
+        metavar="SCHEMA",
+        help="schemas to scan (default: raw, staging, intermediate, marts)",
+    )
+    scan.add_argument(
+        "--sample-rows", type=int, default=200, help="rows sampled per relation"
+    )
+    scan.add_argument(
+        "--print",
+        dest="verbose_findings",
+        action="store_true",
+        help="print every finding",
+    )
+    scan.set_defaults(func=cmd_pii_scan)
+
+    privacy = sub.add_parser(
+        "privacy",
+        help="policy check, leak check, erasure, Lake Formation policy",
+        description="Privacy as code: the column meta in the dbt YAML decides "
+        "what is personal and how it is masked; these commands check, "
+        "enforce and export that policy.",
+    )
+    privacy_sub = privacy.add_subparsers(
+        dest="privacy_command", required=True, metavar="ACTION"
+    )
+    check = privacy_sub.add_parser(
+        "check",
+        help="fail on untagged or unmasked personal data, or raw values leaked",
+        description="Fail when the scan finds personal data in a column the "
+        "YAML does not tag, when a tagged column reaches a schema outside raw "
+        "unmasked, or when any raw personal value appears outside raw.",
+    )
+    _add_target(check)
+    check.add_argument(
+        "--no-scan",
+        dest="scan",
+        action="store_false",
+        help="use the last scan report instead of scanning again",
+    )
+    check.set_defaults(func=cmd_privacy_check)
+    erase_parser = privacy_sub.add_parser(
+        "erase",
+        help="erase a data subject everywhere (right to erasure)",
+        description="Remove a fan or a player from raw and every relation "
+        "built from it, keep them out of later loads, prove they are gone "
+        "and record the erasure in the audit log.",
+    )
+    _add_target(erase_parser)
+    erase_parser.add_argument(
+        "--subject",
+        required=True,
+        metavar="KIND:ID",
+        help="fan:<fan_id> (e.g. fan:FAN0001234) or player:<player_id>",
+    )
+    erase_parser.add_argument(
+        "--reference", help="the request's reference, e.g. a ticket number"
+    )
+    erase_parser.set_defaults(func=cmd_privacy_erase)
+
+    lake = privacy_sub.add_parser(
+        "lakeformation",
+        help="generate (and apply) the Lake Formation policy for Athena",
+        description="Turn the column meta and roles into AWS Lake Formation "
+        "LF-tags, tag assignments and tag-based grants, written as JSON whose "
+        "entries are boto3 lakeformation call arguments. --apply sends them "
+        "with the AWS credentials of the environment (idempotent).",
+    )
+    lake.add_argument(
+        "--manifest",
+        type=Path,
+        help="dbt manifest.json or its folder (default: the target folder)",
+    )
+    lake.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the policy (default target/privacy/lakeformation.json)",
+    )
+    lake.add_argument("--apply", action="store_true", help="apply it to Lake Formation")
+    lake.set_defaults(func=cmd_privacy_lakeformation)
+
+    audit = sub.add_parser(
+        "audit",
+        help="the tamper-evident audit log: verify, show, sync",
+        description="Every governed action (ingest, scans, masking applied, "
+        "grants, erasures, runs) is a record in a hash-chained log file, "
+        "mirrored into governance.audit_log.",
+    )
+    audit_sub = audit.add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION"
+    )
+    verify_parser = audit_sub.add_parser(
+        "verify",
+        help="detect edited, deleted, inserted or reordered records",
+        description="Check the hash chain of the log file and compare it "
+        "with the warehouse mirror; names each bad record. Exit 1 on any "
+        "problem.",
+    )
+    _add_target(verify_parser)
+    verify_parser.add_argument("--log", type=Path, help="log file (default: ours)")
+    verify_parser.add_argument(
+        "--file-only", action="store_true", help="check the file, not the mirror"
+    )
+    verify_parser.set_defaults(func=cmd_audit_verify)
+    show = audit_sub.add_parser("show", help="print the latest records")
+    show.add_argument("--log", type=Path, help="log file (default: ours)")
+    show.add_argument("--limit", type=int, default=20, help="records to show")
+    show.set_defaults(func=cmd_audit_show)
+    sync_parser = audit_sub.add_parser(
+        "sync", help="append new records to the warehouse mirror"
+    )
+    _add_target(sync_parser)
+    sync_parser.add_argument("--log", type=Path, help="log file (default: ours)")
+    sync_parser.set_defaults(func=cmd_audit_sync)
 
     dbt = sub.add_parser(
         "dbt",

@@ -16,6 +16,9 @@ Variable                       Default
 ``DIAMOND_ATHENA_S3_DATA``     ``s3://diamond-lake/warehouse``
 ``DIAMOND_ATHENA_S3_STAGING``  ``s3://diamond-lake/athena-results``
 ``DIAMOND_CACHE_DIR``          ``<project>/warehouse/cache``
+``DIAMOND_MASKING_KEY``        a random key in ``masking.key`` by the DuckDB file
+``DIAMOND_AUDIT_LOG``          ``audit/audit.jsonl`` by the DuckDB file
+``DIAMOND_ERASURE_REGISTER``   ``erasure_register.json`` by the DuckDB file
 =============================  ==============================================
 """
 

@@ -19,8 +19,11 @@ import abc
 import dataclasses
 import http.server
 import ipaddress
+import os
 import shutil
 import ssl
+import subprocess
+import sys
 import threading
 import uuid
 import zipfile
@@ -325,6 +328,9 @@ def _scratch_environment(
     patch.setenv("PGDATABASE", database)
     patch.setenv("DBT_TARGET_PATH", str(folder / "target"))
     patch.setenv("DIAMOND_CACHE_DIR", str(cache))
+    # One key for the template and its copies: a key of its own per copy
+    # would change every pseudonym, and so the load fingerprint.
+    patch.setenv("DIAMOND_MASKING_KEY", "pytest-masking-key-" + "0" * 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -583,3 +589,69 @@ def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             shutil.copy(paths["target"] / "run_results.json", kept)
     shutil.copy(kept, paths["target"] / "run_results.json")
     return paths
+
+
+# --------------------------------------------------------------------------
+# Whole warehouses built by `diamond run`, shared by the end-to-end suites
+# --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run_diamond(
+    env: dict[str, str], *args: str, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """The installed `diamond` command, run as a user runs it."""
+    return subprocess.run(
+        [str(BIN / "diamond"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment pointing diamond at scratch warehouses, and cleanup."""
+    folder = tmp_path_factory.mktemp("warehouses")
+    database = f"diamond_e2e_{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DIAMOND_DUCKDB_PATH": str(folder / "diamond.duckdb"),
+        "PGDATABASE": database,
+        "DBT_TARGET_PATH": str(folder / "target"),
+        "DBT_LOG_PATH": str(folder / "logs"),
+        "DIAMOND_CACHE_DIR": str(folder / "cache"),
+    }
+    yield env
+    admin = psycopg2.connect(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=os.environ.get("PGPORT", "5432"),
+        user=os.environ.get("PGUSER", "postgres"),
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {database} with (force)")
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def duckdb_run(scratch: dict[str, str]) -> subprocess.CompletedProcess:
+    return run_diamond(scratch, "run", "--target", "duckdb")
+
+
+@pytest.fixture(scope="session")
+def postgres_run(
+    scratch: dict[str, str], duckdb_run: subprocess.CompletedProcess
+) -> subprocess.CompletedProcess:
+    # After the DuckDB run, so that the shared target folder holds the
+    # DuckDB artifacts only while the DuckDB tests read them.
+    target = Path(scratch["DBT_TARGET_PATH"])
+    if target.exists():
+        shutil.copytree(target, target.with_name("target-duckdb"), dirs_exist_ok=True)
+    return run_diamond(scratch, "run", "--target", "postgres")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from diamond.ingest import ingest
+from diamond.ingest import GENERATED_TABLES, ingest
 from diamond.lahman import TABLES
 from diamond.settings import RAW_SCHEMA
 
@@ -54,8 +54,18 @@ def test_good_load_holds_every_row_of_the_release(
     result = good_loads[target]
     expected = _release_rows(packaged)
     assert _counts(baseline[target]) == expected
-    assert result.rows == sum(expected.values())
-    assert result.tables == len(TABLES)
+    # Beside the release: the synthetic tables, the key and the register.
+    generated = dict(
+        warehouses[target].query(
+            " union all ".join(
+                f"select '{spec.name}', count(*) from {RAW_SCHEMA}.{spec.name}"
+                for spec in GENERATED_TABLES
+            )
+        )
+    )
+    assert generated["fan_accounts"] > 0 and generated["masking_key"] == 1
+    assert result.rows == sum(expected.values()) + sum(generated.values())
+    assert result.tables == len(TABLES) + len(GENERATED_TABLES)
     assert result.version == "2021.2"
 
     (entry,) = warehouses[target].load_log()
@@ -72,7 +82,9 @@ def test_warehouse_column_names_are_snake_case(
     target: str, warehouses, good_loads
 ) -> None:
     columns = warehouses[target].columns()
-    assert set(columns) == {spec.name for spec in TABLES} | {"load_log"}
+    assert set(columns) == {spec.name for spec in (*TABLES, *GENERATED_TABLES)} | {
+        "load_log"
+    }
     for spec in TABLES:
         assert columns[spec.name] == list(spec.column_names)
     for table, names in columns.items():

@@ -9,77 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import duckdb
 import psycopg2
-import pytest
+from conftest import BIN, ROOT, run_diamond
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 MART_SCHEMA = "marts"
-
-
-def _diamond(env: dict[str, str], *args: str, timeout: int = 900):
-    return subprocess.run(
-        [str(BIN / "diamond"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="session")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment pointing diamond at scratch warehouses, and cleanup."""
-    folder = tmp_path_factory.mktemp("warehouses")
-    database = f"diamond_e2e_{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DIAMOND_DUCKDB_PATH": str(folder / "diamond.duckdb"),
-        "PGDATABASE": database,
-        "DBT_TARGET_PATH": str(folder / "target"),
-        "DBT_LOG_PATH": str(folder / "logs"),
-        "DIAMOND_CACHE_DIR": str(folder / "cache"),
-    }
-    yield env
-    admin = psycopg2.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {database} with (force)")
-    admin.close()
-
-
-@pytest.fixture(scope="session")
-def duckdb_run(scratch: dict[str, str]) -> subprocess.CompletedProcess:
-    return _diamond(scratch, "run", "--target", "duckdb")
-
-
-@pytest.fixture(scope="session")
-def postgres_run(
-    scratch: dict[str, str], duckdb_run: subprocess.CompletedProcess
-) -> subprocess.CompletedProcess:
-    # After the DuckDB run, so that the shared target folder holds the
-    # DuckDB artifacts only while the DuckDB tests read them.
-    target = Path(scratch["DBT_TARGET_PATH"])
-    if target.exists():
-        shutil.copytree(target, target.with_name("target-duckdb"), dirs_exist_ok=True)
-    return _diamond(scratch, "run", "--target", "postgres")
+_diamond = run_diamond
 
 
 def _tail(result: subprocess.CompletedProcess) -> str:
@@ -88,7 +29,7 @@ def _tail(result: subprocess.CompletedProcess) -> str:
 
 def test_run_builds_every_model_on_duckdb(duckdb_run) -> None:
     assert duckdb_run.returncode == 0, _tail(duckdb_run)
-    assert "step 2/3: dbt build" in duckdb_run.stderr
+    assert "step 2/5: dbt build" in duckdb_run.stderr
 
 
 def test_run_builds_every_model_on_postgres(postgres_run) -> None:
@@ -299,7 +240,7 @@ def test_run_names_the_failing_step(scratch, tmp_path) -> None:
         scratch, "run", "--target", "duckdb", "--source", str(tmp_path / "nope.zip")
     )
     assert result.returncode == 1
-    assert "step 1/3 (ingest) failed" in result.stderr
+    assert "step 1/5 (ingest) failed" in result.stderr
     assert "nope.zip" in result.stderr
 
 
