@@ -9,11 +9,14 @@ always agree on where the data lives, whatever the working directory.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from diamond.errors import DiamondError
+from diamond.errors import ConfigError, DiamondError
 from diamond.settings import (
     PostgresSettings,
     check_target,
@@ -84,3 +87,34 @@ def _release_duckdb() -> None:
         env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
     if env is not None:
         env.close()
+
+
+def read_manifest(
+    path: str | Path,
+    *,
+    hint: str = "`diamond run`",
+    error: type[DiamondError] = ConfigError,
+) -> dict[str, Any]:
+    """The parsed dbt ``manifest.json`` at ``path`` (the file or its folder).
+
+    A missing, unreadable or foreign file raises ``error`` saying what to
+    run (``hint``) to produce a good one.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.is_file():
+        msg = (
+            f"no dbt manifest at {path}: run {hint} first, or point "
+            "DBT_TARGET_PATH at the target folder that holds manifest.json"
+        )
+        raise error(msg)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = f"cannot read the dbt manifest {path}: {exc}; run {hint} again"
+        raise error(msg) from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("nodes"), dict):
+        msg = f"{path} is not a dbt manifest (it has no 'nodes'); run {hint}"
+        raise error(msg)
+    return manifest

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from diamond.access import RESTRICTED_SCHEMAS
+from diamond.dbt import read_manifest
 from diamond.errors import DiamondError
 from diamond.settings import PostgresSettings, check_target, duckdb_path
 from governance.audit import record
@@ -160,11 +161,7 @@ def grants_applied(manifest: dict[str, Any]) -> dict[str, list[str]]:
 def record_build(target: str | None = None, manifest_path: Path | None = None) -> None:
     """Audit what the last build applied: masking policies and grants."""
     target = check_target(target)
-    path = manifest_path or _target_dir() / "manifest.json"
-    if not path.is_file():
-        msg = f"no dbt manifest at {path}: run `diamond build` first"
-        raise DiamondError(msg)
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = read_manifest(manifest_path or _target_dir(), hint="`diamond build`")
     masking = masking_applied(manifest)
     record(
         "dbt.masking",

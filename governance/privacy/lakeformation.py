@@ -102,6 +102,7 @@ from diamond.access import (
     ROLES,
     Role,
 )
+from diamond.dbt import read_manifest
 from diamond.errors import ConfigError, DiamondError
 from diamond.settings import RAW_SCHEMA, project_dir
 
@@ -222,25 +223,6 @@ class _Relation:
     def sensitivity(self) -> str | None:
         found = [c.sensitivity for c in self.columns.values() if c.sensitivity]
         return max(found, key=SENSITIVITIES.index) if found else None
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        msg = (
-            f"no dbt manifest at {path}: run `dbt parse` (or `diamond run`) "
-            "first, or point DBT_TARGET_PATH at the target folder that holds "
-            "manifest.json"
-        )
-        raise ConfigError(msg)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        msg = f"cannot read the dbt manifest {path}: {error}; run `dbt parse` again"
-        raise ConfigError(msg) from error
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("nodes"), dict):
-        msg = f"{path} is not a dbt manifest (it has no 'nodes'); run `dbt parse`"
-        raise ConfigError(msg)
-    return manifest
 
 
 def _meta(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -642,7 +624,7 @@ def generate(
     path = Path(manifest_path) if manifest_path else default_manifest_path()
     if path.is_dir():
         path = path / "manifest.json"
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path, hint="`dbt parse` (or `diamond run`)")
     account = _account_id(account_id)
     prefix = (
         role_prefix if role_prefix is not None else os.environ.get(ROLE_PREFIX_ENV, "")

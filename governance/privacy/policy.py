@@ -30,7 +30,6 @@ value, and its reason is checked separately.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from diamond.access import RESTRICTED_SCHEMAS
+from diamond.dbt import read_manifest
 from diamond.errors import DiamondError
 from governance.lineage.columns import UpstreamField, column_graph
 from governance.privacy.scan import ColumnFinding
@@ -110,25 +110,9 @@ def load_manifest(path: str | Path) -> dict:
 
     Raises :class:`PolicyError` when it is missing or not a dbt manifest.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "manifest.json"
-    if not path.is_file():
-        msg = (
-            f"no dbt manifest at {path}: run `diamond run` (or `dbt compile`) "
-            "first, or point DBT_TARGET_PATH at the target folder that holds "
-            "manifest.json"
-        )
-        raise PolicyError(msg)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        msg = f"cannot read the dbt manifest {path}: {error}"
-        raise PolicyError(msg) from error
-    if not isinstance(manifest, dict) or "nodes" not in manifest:
-        msg = f"{path} is not a dbt manifest (it has no 'nodes')"
-        raise PolicyError(msg)
-    return manifest
+    return read_manifest(
+        path, hint="`diamond run` (or `dbt compile`)", error=PolicyError
+    )
 
 
 def _meta(spec: Mapping[str, Any]) -> dict:

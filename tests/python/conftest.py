@@ -272,7 +272,8 @@ class PostgresWarehouse(Warehouse):
             con.close()
 
 
-def _drop_database(settings: PostgresSettings, name: str) -> None:
+def drop_database(settings: PostgresSettings, name: str) -> None:
+    """Drop a scratch database, closing its connections first."""
     admin = psycopg2.connect(settings.dsn("postgres"))
     admin.autocommit = True
     try:
@@ -316,7 +317,7 @@ def postgres_prefix() -> Iterator[str]:
     finally:
         admin.close()
     for name in leftovers:
-        _drop_database(settings, name)
+        drop_database(settings, name)
 
 
 def _scratch_environment(
@@ -409,7 +410,7 @@ def warehouses(
             "duckdb": DuckDBWarehouse(folder / "diamond.duckdb"),
             "postgres": PostgresWarehouse(settings),
         }
-    _drop_database(settings, database)
+    drop_database(settings, database)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ import duckdb
 import psycopg2
 import pyarrow as pa
 import pytest
-from psycopg2 import sql
+from conftest import drop_database
 
 from diamond import ingest as ingest_module
 from diamond.contracts import parse_table
@@ -195,20 +195,6 @@ class Scratch:
     audit: Path
 
 
-def _drop_database(name: str) -> None:
-    admin = psycopg2.connect(PostgresSettings.from_env().dsn("postgres"))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("drop database if exists {} with (force)").format(
-                    sql.Identifier(name)
-                )
-            )
-    finally:
-        admin.close()
-
-
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
     """Every path and database this module writes, all of them scratch."""
@@ -252,7 +238,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
         try:
             yield box
         finally:
-            _drop_database(box.database)
+            drop_database(PostgresSettings.from_env(), box.database)
 
 
 def end_to_end(test):
