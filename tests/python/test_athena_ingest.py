@@ -33,9 +33,10 @@ from moto.server import ThreadedMotoServer
 from pyarrow.fs import S3FileSystem
 
 import diamond.ingest
+from diamond import synthetic
 from diamond.contracts import ValidatedTable, parse_table, validate_tables
 from diamond.errors import IngestError
-from diamond.ingest import IngestResult, ingest
+from diamond.ingest import GENERATED_TABLES, IngestResult, ingest
 from diamond.lahman import TABLES, TABLES_BY_NAME, WAREHOUSE_TYPES
 from diamond.loaders import LOAD_LOG_COLUMNS, LoadRecord, get_loader
 from diamond.loaders.athena import (
@@ -220,11 +221,20 @@ def test_full_ingest_writes_every_row_as_parquet(full_env: FullLoad) -> None:
     types Glue declares; partition folders span the projected season range."""
     result = full_env.result
     assert result.status == "loaded"
-    assert result.tables == len(TABLES)
-    assert sum(full_env.expected_rows.values()) == result.rows
+    assert result.tables == len(TABLES) + len(GENERATED_TABLES)
+    _, fans, stints = synthetic.settings_from_env()
+    # What ingest adds beside the release: the synthetic tables, the
+    # masking key and the (empty) erasure register.
+    expected = full_env.expected_rows | {
+        "fan_accounts": fans,
+        "player_medical_stints": stints,
+        "masking_key": 1,
+        "erasure_register": 0,
+    }
+    assert sum(expected.values()) == result.rows
     loader = AthenaLoader()
     mismatched = {}
-    for spec in TABLES:
+    for spec in (*TABLES, *GENERATED_TABLES):
         table = _glue_table(loader, spec.name)
         storage = table["StorageDescriptor"]
         location = storage["Location"]
@@ -233,8 +243,8 @@ def test_full_ingest_writes_every_row_as_parquet(full_env: FullLoad) -> None:
         assert data.files, f"{spec.name}: no Parquet objects under {location}"
         assert all(path.endswith(".parquet") for path in data.files)
         rows = data.count_rows()
-        if rows != full_env.expected_rows[spec.name]:
-            mismatched[spec.name] = (rows, full_env.expected_rows[spec.name])
+        if rows != expected[spec.name]:
+            mismatched[spec.name] = (rows, expected[spec.name])
         declared = storage["Columns"] + table["PartitionKeys"]
         found = [{"Name": f.name, "Type": ARROW_TO_GLUE[f.type]} for f in data.schema]
         assert found == declared, spec.name
