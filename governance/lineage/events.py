@@ -104,7 +104,8 @@ PRODUCER = f"https://diamond.example/governance/lineage/{diamond_version}"
 RUN_ID_ENV = "DIAMOND_RUN_ID"
 
 #: Node resource types that execute and get their own runs.
-_EXECUTED_TYPES = ("model", "seed", "snapshot", "test", "unit_test")
+#: Operations are the project's hooks (the grants of a Postgres build).
+_EXECUTED_TYPES = ("model", "seed", "snapshot", "test", "unit_test", "operation")
 #: Node resource types that are relations other nodes read.
 _RELATION_TYPES = ("model", "seed", "snapshot", "source")
 #: run_results statuses that end a node's run successfully.

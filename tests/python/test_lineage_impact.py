@@ -428,7 +428,7 @@ def test_real_relation_impact_of_raw_people(built_target: Path) -> None:
     assert staging.unique_ids() < impact.unique_ids()
     text = impact.to_text()
     assert text.splitlines()[0] == "lahman.people [source]"
-    assert "`-- stg_lahman__people [model]" in text
+    assert re.search(r"^[|`]-- stg_lahman__people \[model\]$", text, re.M)
     assert json.loads(impact.to_json())["summary"]["model"] >= 2
 
 

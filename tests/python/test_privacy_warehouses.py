@@ -190,8 +190,10 @@ def test_no_raw_personal_value_outside_raw(built, target, monkeypatch) -> None:
 
 
 def test_leak_check_finds_a_planted_leak(built, tmp_path, monkeypatch) -> None:
-    copy = tmp_path / "leaky.duckdb"
-    copy.write_bytes(Path(built["DIAMOND_DUCKDB_PATH"]).read_bytes())
+    # Same file name, so the views' catalog (the file's stem) still resolves.
+    original = Path(built["DIAMOND_DUCKDB_PATH"])
+    copy = tmp_path / original.name
+    copy.write_bytes(original.read_bytes())
     with duckdb.connect(str(copy)) as con:
         con.execute(
             "create table marts.contact_sheet as select fan_id as ref, "
