@@ -6,14 +6,17 @@ Athena is not queried from here: it needs AWS, which is not assumed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from diamond.errors import DiamondError
 from diamond.settings import RAW_SCHEMA, PostgresSettings, check_target, duckdb_path
 
 
-def query(target: str | None, sql: str, params: tuple = ()) -> list[tuple[Any, ...]]:
-    """Run one read-only statement and return every row."""
+@contextmanager
+def connect(target: str | None) -> Iterator[Any]:
+    """A connection to the DuckDB (opened read-only) or Postgres warehouse."""
     target = check_target(target)
     if target == "duckdb":
         import duckdb
@@ -22,8 +25,13 @@ def query(target: str | None, sql: str, params: tuple = ()) -> list[tuple[Any, .
         if not path.exists():
             msg = f"no DuckDB warehouse at {path}: run `diamond ingest` first"
             raise DiamondError(msg)
-        with duckdb.connect(str(path), read_only=True) as con:
-            return con.execute(sql, list(params)).fetchall()
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute("set enable_progress_bar = false")
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     if target == "postgres":
         import psycopg2
 
@@ -33,14 +41,27 @@ def query(target: str | None, sql: str, params: tuple = ()) -> list[tuple[Any, .
         except psycopg2.OperationalError as exc:
             msg = f"cannot connect to Postgres ({settings.dsn()}): {exc}".strip()
             raise DiamondError(msg) from exc
+        # Rolled back on the way out, so whatever the caller did (temporary
+        # tables included) leaves the warehouse as it was.
         try:
-            with con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
-                return list(cur.fetchall())
+            yield con
+            con.rollback()
         finally:
             con.close()
+        return
     msg = "querying Athena needs AWS access; use the Athena console or CLI"
     raise DiamondError(msg)
+
+
+def query(target: str | None, sql: str, params: tuple = ()) -> list[tuple[Any, ...]]:
+    """Run one read-only statement and return every row."""
+    target = check_target(target)
+    with connect(target) as con:
+        if target == "duckdb":
+            return con.execute(sql, list(params)).fetchall()
+        with con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+            return list(cur.fetchall())
 
 
 def load_history(target: str | None, limit: int = 10) -> list[tuple[Any, ...]]:

@@ -31,7 +31,8 @@ from typing import Any
 
 from diamond.access import RESTRICTED_SCHEMAS
 from diamond.errors import DiamondError
-from diamond.settings import RAW_SCHEMA, PostgresSettings, check_target, duckdb_path
+from diamond.settings import RAW_SCHEMA, check_target
+from diamond.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -129,39 +130,14 @@ class _Connection:
 
 @contextmanager
 def _connect(target: str) -> Iterator[_Connection]:
-    if target == "duckdb":
-        import duckdb
-
-        path = duckdb_path()
-        if not path.is_file():
-            msg = f"no DuckDB warehouse at {path}: run `diamond run` first"
-            raise DiamondError(msg)
-        con = duckdb.connect(str(path), read_only=True)
-        con.execute("set enable_progress_bar = false")
-        try:
-            yield _Connection(con, duckdb=True)
-        finally:
-            con.close()
-    elif target == "postgres":
-        import psycopg2
-
-        settings = PostgresSettings.from_env()
-        try:
-            con = psycopg2.connect(settings.dsn())
-        except psycopg2.OperationalError as exc:
-            msg = f"cannot connect to Postgres ({settings.dsn()}): {exc}".strip()
-            raise DiamondError(msg) from exc
-        try:
-            yield _Connection(con, duckdb=False)
-            con.rollback()
-        finally:
-            con.close()
-    else:
+    if target not in ("duckdb", "postgres"):
         msg = (
             f"the leak check reads the warehouse directly and supports duckdb "
             f"and postgres, not {target}"
         )
         raise DiamondError(msg)
+    with connect(target) as con:
+        yield _Connection(con, duckdb=target == "duckdb")
 
 
 def _quote(name: str) -> str:

@@ -320,6 +320,24 @@ def postgres_prefix() -> Iterator[str]:
         drop_database(settings, name)
 
 
+@pytest.fixture
+def scratch_dsn(postgres_prefix: str) -> Iterator[str]:
+    """The DSN of an empty scratch database, dropped after the test."""
+    settings = PostgresSettings.from_env()
+    name = f"{postgres_prefix}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(settings.dsn("postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
+    try:
+        yield settings.dsn(name)
+    finally:
+        drop_database(settings, name)
+
+
 def _scratch_environment(
     patch: pytest.MonkeyPatch, folder: Path, database: str, cache: Path
 ) -> None:

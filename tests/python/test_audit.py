@@ -9,16 +9,13 @@ import itertools
 import json
 import multiprocessing
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import psycopg2
 import pytest
-from psycopg2 import sql
 
 from diamond.errors import ConfigError, DiamondError
-from diamond.settings import PostgresSettings
 from governance.audit import (
     GENESIS_HASH,
     AuditLog,
@@ -349,34 +346,6 @@ def test_concurrent_processes_build_one_chain(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres_dsn() -> Iterator[str]:
-    """A scratch database, dropped at the end; unreachable Postgres fails."""
-    settings = PostgresSettings.from_env()
-    try:
-        admin = psycopg2.connect(settings.dsn("postgres"))
-    except psycopg2.OperationalError as exc:
-        pytest.fail(
-            f"Postgres at {settings.host}:{settings.port} is unreachable: "
-            f"{str(exc).strip()}. The audit mirror tests need a real server.",
-            pytrace=False,
-        )
-    name = f"diamond_pytest_audit_{uuid.uuid4().hex[:8]}"
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield settings.dsn(name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("drop database if exists {} with (force)").format(
-                    sql.Identifier(name)
-                )
-            )
-        admin.close()
-
-
 def _pg_execute(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:
     con = psycopg2.connect(dsn)
     try:
@@ -410,20 +379,20 @@ def test_duckdb_sync_is_idempotent_and_appends_only_new(tmp_path: Path) -> None:
 
 
 def test_postgres_sync_is_idempotent_and_appends_only_new(
-    tmp_path: Path, postgres_dsn: str
+    tmp_path: Path, scratch_dsn: str
 ) -> None:
-    _reset_pg(postgres_dsn)
+    _reset_pg(scratch_dsn)
     path = tmp_path / "audit.jsonl"
     log = _write_log(path, 3)
-    assert sync_to_postgres(path, postgres_dsn) == 3
-    assert sync_to_postgres(path, postgres_dsn) == 0
+    assert sync_to_postgres(path, scratch_dsn) == 3
+    assert sync_to_postgres(path, scratch_dsn) == 0
     log.append("privacy.erase", subject="player:x", details={"rows": 2})
-    assert sync_to_postgres(path, postgres_dsn) == 1
+    assert sync_to_postgres(path, scratch_dsn) == 1
     rows = _pg_execute(
-        postgres_dsn, "select seq, hash from governance.audit_log order by seq"
+        scratch_dsn, "select seq, hash from governance.audit_log order by seq"
     )
     assert rows == [(r.seq, r.hash) for r in log.records()]
-    result = verify_against_table(path, dsn=postgres_dsn)
+    result = verify_against_table(path, dsn=scratch_dsn)
     assert result.ok, result.report()
 
 
@@ -447,45 +416,45 @@ def test_rewritten_file_is_caught_by_the_duckdb_mirror(tmp_path: Path) -> None:
 
 
 def test_rewritten_file_is_caught_by_the_postgres_mirror(
-    tmp_path: Path, postgres_dsn: str
+    tmp_path: Path, scratch_dsn: str
 ) -> None:
-    _reset_pg(postgres_dsn)
+    _reset_pg(scratch_dsn)
     path = tmp_path / "audit.jsonl"
     _write_log(path)
-    sync_to_postgres(path, postgres_dsn)
+    sync_to_postgres(path, scratch_dsn)
     records = _lines(path)
     _save(path, _rechain([{**records[0], "actor": "mallory"}, *records[1:]]))
     assert verify(path).ok
-    result = verify_against_table(path, dsn=postgres_dsn)
+    result = verify_against_table(path, dsn=scratch_dsn)
     assert [p.seq for p in result.problems] == [1, 2, 3, 4, 5]
     assert {p.kind for p in result.problems} == {"mirror-differs"}
     assert "line 1 (seq 1): mirror-differs" in result.report()
     with pytest.raises(DiamondError, match="disagree on seq 1"):
-        sync_to_postgres(path, postgres_dsn)
+        sync_to_postgres(path, scratch_dsn)
 
 
-def test_edited_mirror_rows_are_caught(tmp_path: Path, postgres_dsn: str) -> None:
-    _reset_pg(postgres_dsn)
+def test_edited_mirror_rows_are_caught(tmp_path: Path, scratch_dsn: str) -> None:
+    _reset_pg(scratch_dsn)
     path = tmp_path / "audit.jsonl"
     _write_log(path)
-    sync_to_postgres(path, postgres_dsn)
+    sync_to_postgres(path, scratch_dsn)
     _pg_execute(
-        postgres_dsn, "update governance.audit_log set actor = 'mallory' where seq = 2"
+        scratch_dsn, "update governance.audit_log set actor = 'mallory' where seq = 2"
     )
-    result = verify_against_table(path, dsn=postgres_dsn)
+    result = verify_against_table(path, dsn=scratch_dsn)
     assert _kinds(result) == [("mirror-edited", None, 2), ("mirror-differs", 2, 2)]
     assert "the table was edited" in result.report()
 
     forged = _rehash({**_lines(path)[3], "subject": "other"})
     _pg_execute(
-        postgres_dsn,
+        scratch_dsn,
         "update governance.audit_log set subject = %s, hash = %s where seq = 4",
         (forged["subject"], forged["hash"]),
     )
-    result = verify_against_table(path, dsn=postgres_dsn)
+    result = verify_against_table(path, dsn=scratch_dsn)
     assert ("mirror-differs", 4, 4) in _kinds(result)
     with pytest.raises(DiamondError, match="disagree on seq 4"):
-        sync_to_postgres(path, postgres_dsn)
+        sync_to_postgres(path, scratch_dsn)
 
 
 def test_records_only_on_one_side_are_named(tmp_path: Path) -> None:

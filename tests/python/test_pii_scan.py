@@ -11,7 +11,6 @@ import hashlib
 import importlib.util
 import json
 import sys
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from diamond import synthetic
 from diamond.contracts import parse_table
 from diamond.errors import ConfigError, DiamondError
 from diamond.lahman import TABLES_BY_NAME
-from diamond.settings import PostgresSettings
 from diamond.source import packaged_release
 from governance.privacy import scan
 
@@ -469,30 +467,8 @@ def test_duckdb_scan_rejects_missing_file(tmp_path):
 _PG_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "DATE": "date"}
 
 
-@pytest.fixture
-def scratch_postgres():
-    """A scratch database on the local server, dropped afterwards. An
-    unreachable server fails the test: it is not skipped."""
-    settings = PostgresSettings.from_env()
-    name = f"diamond_pytest_pii_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(settings.dsn("postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield settings.dsn(name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("drop database if exists {} with (force)").format(
-                    sql.Identifier(name)
-                )
-            )
-        admin.close()
-
-
-def test_postgres_scan_and_table(tables, scratch_postgres):
-    con = psycopg2.connect(scratch_postgres)
+def test_postgres_scan_and_table(tables, scratch_dsn):
+    con = psycopg2.connect(scratch_dsn)
     try:
         with con, con.cursor() as cur:
             cur.execute("create schema raw")
@@ -510,11 +486,9 @@ def test_postgres_scan_and_table(tables, scratch_postgres):
                     cur, sql.SQL("insert into {} values %s").format(target), rows
                 )
 
-        findings = scan.scan_postgres(
-            scratch_postgres, ["raw"], sample_rows=120, seed=2
-        )
+        findings = scan.scan_postgres(scratch_dsn, ["raw"], sample_rows=120, seed=2)
         assert findings == scan.scan_postgres(
-            scratch_postgres, ["raw"], sample_rows=120, seed=2
+            scratch_dsn, ["raw"], sample_rows=120, seed=2
         )
         found = {(f.relation, f.column): f.pii_type for f in findings}
         assert found == expected_warehouse_verdicts("raw")
