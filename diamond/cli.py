@@ -1,8 +1,9 @@
 """The ``diamond`` command: one entry point for every step of the platform.
 
-``diamond run`` walks the whole flow (ingest, ``dbt build``, privacy checks,
-lineage, the audit mirror) and stops at the first step that fails, naming
-it. Each step also runs on its own.
+``diamond run`` walks the whole flow (ingest, ``dbt build``, model
+training, privacy and drift checks, the assistant's index, lineage, the
+governance evidence, the audit mirror) and stops at the first step that
+fails, naming it. Each step also runs on its own.
 """
 
 from __future__ import annotations
@@ -105,6 +106,64 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     run_dbt(["build", *getattr(args, "dbt_args", [])], args.target)
     record_build(args.target)
+    return 0
+
+
+def cmd_ml_train(args: argparse.Namespace) -> int:
+    from diamond.training import train
+
+    outcome = train(args.target)
+    if outcome is None:
+        _say("trained by dbt Python models on athena; see the dbt log above")
+        return 0
+    gain = 1 - outcome.test_mae / outcome.marcel_test_mae
+    _say(
+        f"model {outcome.version} on {outcome.target}: test MAE "
+        f"{outcome.test_mae:.4f} vs Marcel {outcome.marcel_test_mae:.4f} "
+        f"({gain:+.1%}); model file {outcome.artifact_path}"
+    )
+    return 0
+
+
+def cmd_run_ml(args: argparse.Namespace) -> int:
+    """The training step of ``diamond run``: on DuckDB and Athena the Python
+    models already trained inside ``dbt build``, so only their record is
+    made; on Postgres the ml steps run here."""
+    from diamond.settings import check_target
+    from diamond.training import train
+
+    target = check_target(args.target)
+    outcome = train(target, build=False)
+    if outcome is not None:
+        gain = 1 - outcome.test_mae / outcome.marcel_test_mae
+        _say(
+            f"model {outcome.version}: test MAE {outcome.test_mae:.4f}, "
+            f"{gain:+.1%} against Marcel"
+        )
+    return 0
+
+
+def cmd_ml_show(args: argparse.Namespace) -> int:
+    from diamond.training import _current
+    from governance.controls import switch_state
+
+    entry, metrics = _current(args.target)
+    state = switch_state("model")
+    if not state["in_service"]:
+        print(
+            f"MODEL OUT OF SERVICE since {state['at']} ({state['reason']}): "
+            "use Marcel's projection; `diamond governance kill-switch model on` "
+            "restores it"
+        )
+    print(f"current model: {entry['model_version']} (trained {entry['trained_at']})")
+    print(f"model file: {entry['artifact_path']} sha256 {entry['artifact_sha256']}")
+    print("split       predictor    rows   MAE     RMSE    R2      vs Marcel")
+    for row in metrics.sort_values(["split", "predictor"]).itertuples():
+        print(
+            f"{row.split:<11} {row.predictor:<12} {row.rows:>5}  {row.mae:.4f}  "
+            f"{row.rmse:.4f}  {row.r_squared:+.3f}  "
+            f"{row.mae_improvement_over_marcel:+.1%}"
+        )
     return 0
 
 
@@ -348,13 +407,49 @@ def cmd_run_audit(args: argparse.Namespace) -> int:
     return cmd_audit_sync(argparse.Namespace(log=None, target=args.target))
 
 
+def cmd_run_drift(args: argparse.Namespace) -> int:
+    from diamond.cli_drift import cmd_drift_check
+
+    status = cmd_drift_check(args)
+    if status:
+        msg = (
+            "an alert reached the severity of DIAMOND_DRIFT_FAIL_ON; the "
+            "alerts above say which monitor and why"
+        )
+        raise DiamondError(msg)
+    return 0
+
+
+def cmd_run_rag_index(args: argparse.Namespace) -> int:
+    from diamond.cli_rag import cmd_rag_index
+
+    return cmd_rag_index(args)
+
+
+def cmd_run_governance_report(args: argparse.Namespace) -> int:
+    from diamond.cli_governance import cmd_governance_report
+
+    return cmd_governance_report(args)
+
+
+def cmd_run_charts(args: argparse.Namespace) -> int:
+    from diamond.cli_app import cmd_app_charts
+
+    return cmd_app_charts(args)
+
+
 def run_steps() -> list[Step]:
     """The steps of the main job, in order."""
     return [
         Step("ingest", cmd_ingest),
         Step("dbt build", cmd_build),
+        Step("model training", cmd_run_ml),
         Step("privacy checks", cmd_run_privacy),
+        Step("drift checks", cmd_run_drift),
+        Step("assistant index", cmd_run_rag_index),
+        Step("dashboard charts", cmd_run_charts),
         Step("lineage", cmd_lineage_emit),
+        Step("governance report", cmd_run_governance_report),
         Step("audit log", cmd_run_audit),
     ]
 
@@ -416,11 +511,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="the main job: ingest, dbt build, privacy checks, lineage, audit",
+        help="the main job: ingest, build, train, check, index, report, audit",
         description="Ingest the release, build and test every dbt model, "
-        "check that no personal data escaped masking, emit OpenLineage "
-        "events and mirror the audit log. Stops at the first failing step "
-        "and says which.",
+        "train the next-season model, check that no personal data escaped "
+        "masking, check for drift, index the assistant's corpus, emit "
+        "OpenLineage events, build the governance evidence and mirror the "
+        "audit log. Stops at the first failing step and says which.",
     )
     _add_target(run)
     _add_source(run)
@@ -650,6 +746,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(sync_parser)
     sync_parser.add_argument("--log", type=Path, help="log file (default: ours)")
     sync_parser.set_defaults(func=cmd_audit_sync)
+
+    ml = sub.add_parser(
+        "ml",
+        help="the next-season model: train it, show the model in service",
+        description="Train the next-season OPS model (dbt Python models on "
+        "duckdb and athena; the same code run by diamond on postgres).",
+    )
+    ml_sub = ml.add_subparsers(dest="ml_command", required=True, metavar="COMMAND")
+    ml_train = ml_sub.add_parser(
+        "train", help="train, explain, audit and write the model card"
+    )
+    _add_target(ml_train)
+    ml_train.set_defaults(func=cmd_ml_train)
+    ml_show = ml_sub.add_parser(
+        "show", help="the model in service and its metrics against the baselines"
+    )
+    _add_target(ml_show)
+    ml_show.set_defaults(func=cmd_ml_show)
+
+    from diamond.cli_governance import add_governance_commands, add_ml_rollback
+
+    add_ml_rollback(ml_sub)
+
+    from diamond.cli_drift import add_drift_commands
+
+    add_drift_commands(sub)
+
+    from diamond.cli_rag import add_rag_commands
+
+    add_rag_commands(sub)
+
+    add_governance_commands(sub)
+
+    from diamond.cli_app import add_app_commands
+
+    add_app_commands(sub)
 
     dbt = sub.add_parser(
         "dbt",

@@ -637,6 +637,10 @@ class _Project:
                 "such as 'model.diamond.dim_players'"
             )
             raise ColumnLineageError(msg)
+        if node.get("language") == "python":
+            found = self._python(node_id, node)
+            self._lineage[node_id] = found
+            return found
         sql = node.get("compiled_code")
         if not sql:
             msg = (
@@ -676,6 +680,23 @@ class _Project:
             columns[name] = _to_fields(walker.column(root, name), masked)
         dataset = _to_fields(walker.dataset(root))
         return _NodeLineage(columns, dataset)
+
+    def _python(self, node_id: str, node: Mapping[str, Any]) -> _NodeLineage:
+        """A dbt Python model's columns, with no column-level upstream.
+
+        Python code cannot be traced column by column the way SQL can; the
+        model's inputs still appear at dataset level, from its refs. Its
+        columns come from the catalog, else from its YAML.
+        """
+        entry = self.catalogued.get(node_id)
+        if entry and entry.get("columns"):
+            ordered = sorted(
+                entry["columns"].values(), key=lambda c: c.get("index") or 0
+            )
+            names = [str(c["name"]).lower() for c in ordered]
+        else:
+            names = [str(name).lower() for name in node.get("columns") or {}]
+        return _NodeLineage({name: [] for name in names}, [])
 
     def _fallback(
         self, node_id: str, node: Mapping[str, Any], sql: str, error: object

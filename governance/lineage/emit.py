@@ -2,7 +2,8 @@
 
 The functions here are what the ``diamond`` command calls: ``emit_dbt``
 after a dbt invocation (``diamond lineage emit``), ``emit_ingest`` after
-the ingest step, ``emit_pipeline`` at the start and end of ``diamond run``.
+the ingest step, ``emit_step`` after each other step outside dbt,
+``emit_pipeline`` at the start and end of ``diamond run``.
 Events go wherever :func:`governance.lineage.transport.make_client` sends
 them; by default they are appended to ``<target>/lineage/events.jsonl``.
 """
@@ -23,6 +24,7 @@ from governance.lineage.events import (
     ingest_record,
     pipeline_event,
 )
+from governance.lineage.steps import StepRun, build_step_events
 from governance.lineage.transport import default_target_dir, make_client
 
 log = logging.getLogger(__name__)
@@ -85,3 +87,16 @@ def emit_pipeline(
     event = pipeline_event(state, run_id, moment=moment, error=error)
     emit_events([event], target_dir)
     return event
+
+
+def emit_step(
+    step: StepRun,
+    parent_run_id: str | None = None,
+    *,
+    target_dir: Path | None = None,
+) -> list[RunEvent]:
+    """Build and send the events of one step outside dbt (model training,
+    the assistant's index, the drift checks)."""
+    events = build_step_events(step, parent_run_id)
+    emit_events(events, target_dir)
+    return events

@@ -8,7 +8,8 @@ A data subject is named ``fan:<fan_id>`` (a synthetic fan account, e.g.
 2. re-loads the raw schema through ingest, which leaves out every row of
    every registered subject (each Lahman table with a ``player_id``, the
    fan accounts and the medical stints) before validating and loading;
-3. rebuilds every derived relation with ``dbt build``;
+3. rebuilds every derived relation with ``dbt build`` (and, on Postgres,
+   retrains the next-season model, which dbt trains elsewhere);
 4. verifies: every text column of every relation in every schema of the
    warehouse (the register itself excepted) is searched for the subject's
    id and for its keyed-hash pseudonym; any hit is an error naming the
@@ -901,6 +902,17 @@ def erase(
         stage = "dbt build"
         progress(f"rebuilding the derived relations on {target} (dbt build)")
         rebuilt = _models_built(run_dbt(["build"], target))
+        if target == "postgres":
+            # dbt-postgres runs no Python models, so the next-season model is
+            # retrained here: nothing it learned from or predicted for the
+            # subject may outlive the erasure.
+            from diamond.training import train
+            from ml.steps import RELATIONS
+
+            stage = "retraining the model"
+            progress("retraining the next-season model on postgres")
+            train(target)
+            rebuilt = sorted({*rebuilt, *(f"ml.{r}" for r in RELATIONS)})
         found = None
         if target != "athena":
             stage = "verifying"

@@ -17,8 +17,8 @@ The policy uses four LF-tags:
 =========================  ==================================================
 LF-tag                     Values and where they are assigned
 =========================  ==================================================
-``diamond_layer``          ``raw``, ``staging``, ``intermediate``, ``marts``:
-                           on each Glue database (the dbt schema names, which
+``diamond_layer``          ``raw``, ``staging``, ``intermediate``, ``marts``,
+                           ``ml``: on each Glue database (the dbt schema names, which
                            ``macros/generate_schema_name.sql`` keeps equal on
                            every target); tables and columns inherit it.
 ``diamond_sensitivity``    ``public`` on each database, overridden on every
@@ -116,8 +116,9 @@ SENSITIVITY_TAG = "diamond_sensitivity"
 PII_TYPE_TAG = "diamond_pii_type"
 MASKING_POLICY_TAG = "diamond_masking_policy"
 
-#: Layers, from the restricted raw schema to the marts; each is a database.
-LAYERS = (RAW_SCHEMA, "staging", "intermediate", "marts")
+#: Layers, from the restricted raw schema to the marts and the model built
+#: on them; each is a database.
+LAYERS = (RAW_SCHEMA, "staging", "intermediate", "marts", "ml")
 
 PUBLIC = "public"
 MASKED = "masked"
@@ -138,9 +139,9 @@ PLACEHOLDER_ACCOUNT_ID = "000000000000"
 #: Layers besides raw that each role reads when the manifest has no grants.
 #: Mirrors the ``+grants`` of ``dbt_project.yml``; the tests keep them equal.
 DEFAULT_LAYERS_BY_ROLE: dict[str, tuple[str, ...]] = {
-    ANALYST.name: ("staging", "intermediate", "marts"),
-    ML_ENGINEER.name: ("marts",),
-    PRIVACY_OFFICER.name: ("staging", "intermediate", "marts"),
+    ANALYST.name: ("staging", "intermediate", "marts", "ml"),
+    ML_ENGINEER.name: ("marts", "ml"),
+    PRIVACY_OFFICER.name: ("staging", "intermediate", "marts", "ml"),
 }
 
 DATABASE_PERMISSIONS = ("DESCRIBE",)

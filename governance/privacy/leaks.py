@@ -174,7 +174,9 @@ def _relations(db: _Connection, schemas: Sequence[str]) -> dict[str, list]:
     rows = db.rows(
         "select table_schema, table_name, column_name, data_type "
         "from information_schema.columns "
-        f"where table_schema in ({marks}) "
+        # The check's own temporary tables sit in DuckDB's temp catalog under
+        # a schema name ("main") the warehouse may use too.
+        f"where table_catalog = current_database() and table_schema in ({marks}) "
         "order by table_schema, table_name, ordinal_position",
         list(schemas),
     )

@@ -3,7 +3,8 @@
     grants do not cover. This end-of-run hook grants USAGE on each schema
     to the roles the `grants` config of its models names, so the folder
     configs in dbt_project.yml stay the one place access is decided.
-    Postgres only.
+    Postgres only. Schemas a partial build never created (its selection
+    left out every model of theirs) are skipped, not an error.
 #}
 {% macro grant_schema_usage() -%}
     {%- if target.type != 'postgres' or not execute -%}
@@ -19,8 +20,12 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+    {%- set existing = run_query(
+        'select nspname from pg_catalog.pg_namespace'
+    ).columns[0].values() -%}
     {%- set statements = [] -%}
-    {%- for pair in pairs | sort -%}
+    {%- for pair in pairs | sort
+        if pair.split(' to ')[0] in existing -%}
         {%- do statements.append('grant usage on schema ' ~ pair) -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}

@@ -674,3 +674,23 @@ def postgres_run(
     if target.exists():
         shutil.copytree(target, target.with_name("target-duckdb"), dirs_exist_ok=True)
     return run_diamond(scratch, "run", "--target", "postgres")
+
+
+@pytest.fixture(scope="session")
+def duckdb_built(
+    scratch: dict[str, str],
+    duckdb_run: subprocess.CompletedProcess,
+    postgres_run: subprocess.CompletedProcess,
+) -> dict[str, str]:
+    """The scratch environment with its dbt target folder pointing at the
+    DuckDB run's artifacts, which `postgres_run` keeps in `target-duckdb`.
+
+    The shared folder holds the Postgres run's artifacts once that has run,
+    so suites that read the DuckDB manifest, compiled SQL or lineage events
+    wait for both runs and read the copy: the same files whatever order the
+    suites run in.
+    """
+    assert duckdb_run.returncode == 0, duckdb_run.stderr[-4000:]
+    copy = Path(scratch["DBT_TARGET_PATH"]).with_name("target-duckdb")
+    assert (copy / "manifest.json").is_file(), copy
+    return {**scratch, "DBT_TARGET_PATH": str(copy)}

@@ -14,6 +14,7 @@ whatever models exist when it runs.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import socket
@@ -181,13 +182,17 @@ def test_compile_for_athena_succeeds(compiled: Compiled) -> None:
     )
 
 
-def _compiled_nodes(compiled: Compiled, types: tuple[str, ...]) -> list[dict]:
+def _compiled_nodes(
+    compiled: Compiled, types: tuple[str, ...], language: str = "sql"
+) -> list[dict]:
     manifest = json.loads((compiled.target / "manifest.json").read_text())
     return sorted(
         (
             node
             for node in manifest["nodes"].values()
-            if node["resource_type"] in types and node.get("compiled")
+            if node["resource_type"] in types
+            and node.get("compiled")
+            and node.get("language", "sql") == language
         ),
         key=lambda node: node["unique_id"],
     )
@@ -218,3 +223,20 @@ def test_data_tests_avoid_constructs_athena_rejects(compiled: Compiled) -> None:
     assert compiled.returncode == 0, "compile failed; see the test above"
     report = _report(_compiled_nodes(compiled, ("test",)))
     assert not report, "Athena would reject:\n" + "\n".join(report)
+
+
+def test_python_models_compile_to_python_for_spark(compiled: Compiled) -> None:
+    """dbt-athena runs Python models on Spark: each compiles, offline, to a
+    Python script that parses and calls the ml package."""
+    assert compiled.returncode == 0, "compile failed; see the test above"
+    nodes = _compiled_nodes(compiled, ("model",), language="python")
+    assert len(nodes) >= 8, [n["name"] for n in nodes]
+    for node in nodes:
+        tree = ast.parse(node["compiled_code"], filename=node["original_file_path"])
+        imported = set()
+        for item in ast.walk(tree):
+            if isinstance(item, ast.ImportFrom) and item.module:
+                imported.add(item.module.split(".")[0])
+            elif isinstance(item, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in item.names}
+        assert "ml" in imported, node["unique_id"]

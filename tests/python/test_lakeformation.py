@@ -278,7 +278,7 @@ def test_raw_is_out_of_reach_of_analysts_and_ml_engineers(policy, manifest) -> N
         ]
         assert not unmasked, (role, unmasked)
     ml_reach = lake.selectable(ML_ENGINEER.name, columns)
-    assert {db for db, _, _ in ml_reach} == {"marts"}
+    assert {db for db, _, _ in ml_reach} == {"marts", "ml"}
 
 
 def test_the_privacy_officer_reaches_everything(policy, manifest) -> None:
@@ -352,7 +352,7 @@ def test_a_role_granted_part_of_a_layer_gets_none_of_it(manifests, tmp_path) -> 
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(changed))
     policy = lf.generate(path, account_id=ACCOUNT, role_prefix="")
-    assert policy["roles"][ANALYST.name]["layers"] == ["intermediate", "marts"]
+    assert policy["roles"][ANALYST.name]["layers"] == ["intermediate", "marts", "ml"]
     assert any(
         w.startswith(
             f"{ANALYST.name} is granted {len(staging) - 1} of the {len(staging)} "
@@ -628,7 +628,7 @@ def test_apply_extends_an_existing_tag(aws, policy) -> None:
     result = lf.apply(policy, client)
     assert lf.LAYER_TAG not in result.tags_created
     assert result.tag_values_added == {
-        lf.LAYER_TAG: ["staging", "intermediate", "marts"]
+        lf.LAYER_TAG: ["staging", "intermediate", "marts", "ml"]
     }
     values = client.get_lf_tag(CatalogId=ACCOUNT, TagKey=lf.LAYER_TAG)["TagValues"]
     assert sorted(values) == sorted(["legacy", *lf.LAYERS])

@@ -46,6 +46,8 @@ records as (
         teams.runs as runs_scored,
         teams.runs_allowed,
         teams.attendance,
+        teams.batting_park_factor,
+        teams.pitching_park_factor,
         payrolls.payroll_usd,
         payrolls.salaried_players,
         teams.is_division_winner,
@@ -102,6 +104,8 @@ final as (
             {{ safe_divide('attendance', 'home_games') }}
             as {{ type_double() }}
         ) as attendance_per_home_game,
+        cast(batting_park_factor as integer) as batting_park_factor,
+        cast(pitching_park_factor as integer) as pitching_park_factor,
         cast(payroll_usd as bigint) as payroll_usd,
         cast(salaried_players as integer) as salaried_players,
         cast(

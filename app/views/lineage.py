@@ -1,0 +1,129 @@
+"""Lineage: the dbt graph around one relation, and where personal data flows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import data, ui
+
+# The same colours as the HTML picture of `diamond lineage graph`.
+from governance.lineage.graph import LAYER_COLOURS, PII_COLOUR
+
+ui.header(
+    "Lineage",
+    "The dbt lineage graph (from target/manifest.json) around a chosen "
+    "relation; a red outline marks relations holding personal data.",
+)
+
+choices = ui.load(data.lineage_choices)
+default = choices.index("dim_players") if "dim_players" in choices else 0
+left, right = st.columns([3, 1])
+around = left.selectbox("Relation", choices, index=default)
+depth = right.slider("Hops each way", 1, 6, 2)
+graph = ui.load(data.lineage_graph, around, depth)
+
+nodes = {node["id"]: node for node in graph["nodes"]}
+edge_x: list[float | None] = []
+edge_y: list[float | None] = []
+for parent, child in graph["edges"]:
+    edge_x += [nodes[parent]["rank"], nodes[child]["rank"], None]
+    edge_y += [-nodes[parent]["row"], -nodes[child]["row"], None]
+figure = go.Figure(
+    go.Scatter(
+        x=edge_x,
+        y=edge_y,
+        mode="lines",
+        line={"color": "#999", "width": 1},
+        hoverinfo="skip",
+        showlegend=False,
+    )
+)
+for layer, colour in LAYER_COLOURS.items():
+    members = [n for n in graph["nodes"] if n["layer"] == layer]
+    if not members:
+        continue
+    figure.add_trace(
+        go.Scatter(
+            x=[n["rank"] for n in members],
+            y=[-n["row"] for n in members],
+            mode="markers+text",
+            name=layer,
+            text=[n["label"] for n in members],
+            # Alternate labels above and below so neighbours do not overlap.
+            textposition=[
+                "top center" if (n["row"] + n["rank"]) % 2 == 0 else "bottom center"
+                for n in members
+            ],
+            textfont={"size": 10},
+            marker={
+                "size": [22 if n["id"] == graph["focus"] else 14 for n in members],
+                "color": colour,
+                "line": {
+                    "color": [
+                        PII_COLOUR if n["pii_columns"] else "#555" for n in members
+                    ],
+                    "width": [3 if n["pii_columns"] else 1 for n in members],
+                },
+            },
+            hovertext=[
+                f"{n['id']}<br>layer: {n['layer']}<br>tests: {n['tests']}"
+                + (
+                    "<br>PII: " + ", ".join(n["pii_columns"][:8])
+                    if n["pii_columns"]
+                    else ""
+                )
+                for n in members
+            ],
+            hoverinfo="text",
+        )
+    )
+figure.update_layout(
+    title=graph["title"],
+    height=max(480, 90 * (1 + max((n["row"] for n in graph["nodes"]), default=0))),
+    xaxis={"visible": False},
+    yaxis={"visible": False},
+    legend={"title": "layer"},
+)
+st.plotly_chart(figure, key="lineage_graph")
+st.caption(
+    f"{len(graph['nodes'])} relations, {len(graph['edges'])} edges; data flows "
+    "left to right. `diamond lineage graph --around NAME` writes the same "
+    "graph as a standalone HTML page."
+)
+with st.expander("The same graph as SVG"):
+    st.image(graph["svg"])
+
+st.subheader("Personal data in this neighbourhood")
+holding = pd.DataFrame(
+    [
+        {"relation": n["label"], "layer": n["layer"], "pii_column": column}
+        for n in graph["nodes"]
+        for column in n["pii_columns"]
+    ],
+    columns=["relation", "layer", "pii_column"],
+)
+if holding.empty:
+    st.info("No relation in this neighbourhood holds columns tagged as personal.")
+else:
+    st.dataframe(holding, hide_index=True, key="pii_nodes")
+
+st.subheader("Where one personal column flows")
+pii = ui.attempt(data.pii_columns_of, around)
+if pii:
+    column = st.selectbox(f"Personal column of {around}", pii)
+    if st.button("Trace it downstream"):
+        flows = ui.attempt(data.column_impact, f"{around}.{column}")
+        if flows is not None:
+            if flows.empty:
+                st.info("Nothing downstream reads this column.")
+            else:
+                st.dataframe(flows, hide_index=True, key="pii_flow")
+elif pii is not None:
+    st.info(
+        f"{around} has no column tagged as personal data; choose, for example, "
+        "stg_lahman__people."
+    )
+
+ui.footer()

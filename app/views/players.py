@@ -1,0 +1,74 @@
+"""Players and teams: career lines, season tables, leader boards and team
+seasons. Names are shown exactly as marts.dim_players gives them, so the
+masking policies of the dbt meta decide what appears here."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from app import data, ui
+
+ui.header(
+    "Players and teams",
+    "Regular-season batting from marts.fct_batting_careers and "
+    "marts.fct_batting_seasons, leaders from marts.fct_season_leaders.",
+)
+
+careers_tab, leaders_tab, teams_tab = st.tabs(
+    ["Careers and seasons", "Season leaders", "Team seasons"]
+)
+
+with careers_tab:
+    name = st.text_input("Player name contains", "")
+    careers = ui.attempt(data.batting_careers, name)
+    if careers is not None:
+        st.subheader("Career batting lines (most hits first)")
+        st.dataframe(careers, hide_index=True, key="careers")
+        if careers.empty:
+            st.info("No player matches that name.")
+        else:
+            labels = {
+                row.player_id: f"{row.full_name or row.player_id} "
+                f"({row.first_season}-{row.last_season})"
+                for row in careers.itertuples()
+            }
+            player = st.selectbox(
+                "Season by season", list(labels), format_func=labels.get
+            )
+            seasons = ui.attempt(data.batting_seasons, player)
+            if seasons is not None and not seasons.empty:
+                st.dataframe(seasons, hide_index=True, key="seasons")
+                ops = px.line(
+                    seasons,
+                    x="season",
+                    y=["on_base_plus_slugging", "batting_average"],
+                    markers=True,
+                    labels={"value": "rate", "variable": "statistic"},
+                    title=f"{labels[player]}: OPS and batting average",
+                )
+                st.plotly_chart(ops)
+
+with leaders_tab:
+    categories = ui.attempt(data.leader_categories)
+    teams = ui.attempt(data.team_seasons)
+    if categories and teams is not None:
+        first, last = int(teams["season"].min()), int(teams["season"].max())
+        left, right = st.columns(2)
+        season = left.number_input("Season", first, last, last, step=1)
+        default = categories.index("home_runs") if "home_runs" in categories else 0
+        category = right.selectbox("Category", categories, index=default)
+        leaders = ui.attempt(data.season_leaders, int(season), category)
+        if leaders is not None:
+            st.subheader(f"{category.replace('_', ' ')} leaders, {int(season)}")
+            st.dataframe(leaders, hide_index=True, key="leaders")
+
+with teams_tab:
+    teams = ui.attempt(data.team_seasons)
+    if teams is not None:
+        first, last = int(teams["season"].min()), int(teams["season"].max())
+        season = st.slider("Team season", first, last, last, key="team_season")
+        table = teams[teams["season"] == season].sort_values("wins", ascending=False)
+        st.dataframe(table, hide_index=True, key="teams")
+
+ui.footer()

@@ -1,0 +1,199 @@
+"""The governance commands: kill switches, status, rollback, evidence.
+
+``diamond governance kill-switch``, ``diamond governance status``,
+``diamond governance report`` and ``diamond ml rollback``. The controls
+themselves live in :mod:`governance.controls`; the evidence bundle in
+:mod:`governance.report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pandas as pd
+
+from diamond.cli import _add_target, _say
+from diamond.errors import DiamondError
+
+REGISTRY = "ml.ml_training_runs"
+
+
+def read_registry(target: str) -> pd.DataFrame:
+    """The model registry ``ml.ml_training_runs`` of ``target``, read-only."""
+    from diamond.settings import check_target
+    from diamond.warehouse import connect
+
+    target = check_target(target)
+    if target == "athena":
+        msg = (
+            "the model registry cannot be read from athena by this command; "
+            "roll back on duckdb or postgres (--target)"
+        )
+        raise DiamondError(msg)
+    query = f"select * from {REGISTRY}"
+    try:
+        with connect(target) as con:
+            if target == "duckdb":
+                return con.execute(query).df()
+            with con.cursor() as cur:
+                cur.execute(query)
+                columns = [d.name for d in cur.description]
+                return pd.DataFrame(cur.fetchall(), columns=columns)
+    except DiamondError:
+        raise
+    except Exception as exc:
+        msg = (
+            f"cannot read {REGISTRY} on {target}: {exc}. Train a model first "
+            f"(`diamond ml train --target {target}` or `diamond run`)."
+        )
+        raise DiamondError(msg) from exc
+
+
+def _versions(registry: pd.DataFrame) -> list[str]:
+    ordered = registry.sort_values("trained_at", kind="stable")
+    return list(dict.fromkeys(ordered["model_version"].astype(str)))
+
+
+def cmd_kill_switch(args: argparse.Namespace) -> int:
+    from governance.controls import set_switch
+
+    state = set_switch(args.switch, args.state == "on", reason=args.reason)
+    word = "in service" if state["in_service"] else "OUT OF SERVICE"
+    _say(f"{args.switch} is {word} ({state['reason']}; {state['by']}, {state['at']})")
+    return 0
+
+
+def _describe_switch(name: str, state: dict[str, Any]) -> str:
+    word = "in service" if state["in_service"] else "OUT OF SERVICE"
+    if state.get("at") is None:
+        return f"{name:<10} {word} (never changed)"
+    return f"{name:<10} {word} since {state['at']} by {state['by']}: {state['reason']}"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from diamond.settings import check_target
+    from governance.controls import SWITCHES, controls_path, load, switch_state
+    from ml.train import current_version
+
+    print(f"control file: {controls_path()}")
+    for name in SWITCHES:
+        print(_describe_switch(name, switch_state(name)))
+    pins = load()["model_pins"]
+    target = check_target(args.target)
+    pin = pins.get(target)
+    try:
+        registry = read_registry(target)
+    except DiamondError as exc:
+        print(f"model on {target}: registry not readable ({exc})")
+        return 0
+    entry = current_version(registry)
+    versions = _versions(registry)
+    how = "newest trained"
+    if pin is not None:
+        if pin["model_version"] in versions:
+            how = f"pinned by {pin['by']} at {pin['at']}"
+        else:
+            how = (
+                f"newest trained; the pin {pin['model_version']} is not in the registry"
+            )
+    print(f"model on {target}: {entry['model_version']} ({how})")
+    print(f"registry versions (oldest first): {', '.join(versions)}")
+    return 0
+
+
+def cmd_ml_rollback(args: argparse.Namespace) -> int:
+    from diamond.settings import check_target
+    from governance.controls import pin_model, unpin_model
+    from ml.train import current_version
+
+    target = check_target(args.target)
+    registry = read_registry(target)
+    before = str(current_version(registry)["model_version"])
+    if args.latest:
+        removed = unpin_model(target, reason=args.reason)
+        now = str(current_version(registry)["model_version"])
+        if removed is None:
+            _say(f"no version was pinned on {target}; {now} is in service")
+        else:
+            _say(f"unpinned {removed['model_version']} on {target}; {now} serves")
+        return 0
+    pin_model(target, args.to, _versions(registry), current=before, reason=args.reason)
+    _say(
+        f"model in service on {target}: {args.to} (was {before}). The stored "
+        "predictions, explanations and card follow at the next training run "
+        f"(`diamond ml train --target {target}`), which scores with the pinned "
+        "version."
+    )
+    return 0
+
+
+def cmd_governance_report(args: argparse.Namespace) -> int:
+    """Build the evidence bundle; 1 when any control lacks evidence or fails."""
+    from governance.report import build_report
+
+    report = build_report(getattr(args, "target", None))
+    for line in report.summary_lines():
+        _say(line)
+    if not report.ok:
+        msg = (
+            f"{len(report.failing)} control(s) without passing evidence "
+            f"({', '.join(r.id for r in report.failing)}); the lines above say "
+            f"what is missing and how to produce it; matrix in "
+            f"{report.files.get('evidence_md')}"
+        )
+        raise DiamondError(msg)
+    return 0
+
+
+def add_governance_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``diamond governance ...`` on the top-level subparsers."""
+    governance = sub.add_parser(
+        "governance",
+        help="kill switches, the controls' status, the compliance evidence",
+        description="Controls over the model and the assistant, and the "
+        "evidence bundle that shows each governance control working.",
+    )
+    gov_sub = governance.add_subparsers(
+        dest="governance_command", required=True, metavar="COMMAND"
+    )
+    switch = gov_sub.add_parser(
+        "kill-switch",
+        help="take the model or the assistant out of service, or back in",
+    )
+    switch.add_argument("switch", choices=("model", "assistant"))
+    switch.add_argument("state", choices=("off", "on"))
+    switch.add_argument(
+        "--reason", required=True, help="why (recorded in the audit log)"
+    )
+    switch.set_defaults(func=cmd_kill_switch)
+    status = gov_sub.add_parser(
+        "status", help="the kill switches and the model version in service"
+    )
+    _add_target(status)
+    status.set_defaults(func=cmd_status)
+    report = gov_sub.add_parser(
+        "report",
+        help="the evidence bundle and records of processing under "
+        "<target>/governance/; fails when evidence is missing",
+    )
+    _add_target(report)
+    report.set_defaults(func=cmd_governance_report)
+
+
+def add_ml_rollback(ml_sub: argparse._SubParsersAction) -> None:
+    """Register ``diamond ml rollback`` on the ``ml`` subparsers."""
+    rollback = ml_sub.add_parser(
+        "rollback",
+        help="put an earlier model version back in service (pin it)",
+        description="Pin a version of ml.ml_training_runs as the model in "
+        "service on the target; --latest removes the pin.",
+    )
+    _add_target(rollback)
+    which = rollback.add_mutually_exclusive_group(required=True)
+    which.add_argument("--to", metavar="VERSION", help="a version in the registry")
+    which.add_argument(
+        "--latest", action="store_true", help="remove the pin: newest serves"
+    )
+    rollback.add_argument("--reason", default=None, help="why (audit log)")
+    rollback.set_defaults(func=cmd_ml_rollback)

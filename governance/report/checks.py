@@ -1,0 +1,610 @@
+"""One check per governance control, each reading the evidence it names.
+
+A check never assumes a pass: it returns ``missing`` (with the command
+that produces the evidence) when the file or relation it needs is not
+there, ``fail`` when the evidence shows the control did not hold, and
+``pass`` only when the evidence was read and found sound. ``skipped`` is
+for the one optional piece of evidence (the assistant's evaluation, which
+``diamond run`` does not produce); it is listed as such, never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from diamond.errors import DiamondError
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("pass", "fail", "missing", "skipped")
+#: Jobs every complete ``diamond run`` emits lineage for.
+LINEAGE_JOBS = (
+    "diamond.run",
+    "diamond.ingest",
+    "diamond.dbt.build",
+    "diamond.ml.train",
+    "diamond.drift.check",
+    "diamond.rag.index",
+)
+SAFE_HARBOR_MODEL = "model.diamond.fct_injury_stints_deidentified"
+
+
+@dataclass
+class Outcome:
+    """What one check found."""
+
+    status: str
+    detail: str
+    evidence: list[str] = field(default_factory=list)
+    remedy: str | None = None
+
+
+def passed(detail: str, *evidence: str) -> Outcome:
+    return Outcome("pass", detail, list(evidence))
+
+
+def failed(detail: str, remedy: str, *evidence: str) -> Outcome:
+    return Outcome("fail", detail, list(evidence), remedy)
+
+
+def missing(detail: str, remedy: str, *evidence: str) -> Outcome:
+    return Outcome("missing", detail, list(evidence), remedy)
+
+
+class Evidence:
+    """Lazy access to the artifacts of one target, read once each."""
+
+    def __init__(self, target: str, target_dir: Path) -> None:
+        self.target = target
+        self.target_dir = target_dir
+        self._json: dict[str, Any] = {}
+        self._frames: dict[str, pd.DataFrame | str] = {}
+        #: Filled by the records-of-processing check.
+        self.activities: list[Any] = []
+
+    def path(self, relative: str) -> Path:
+        return self.target_dir / relative
+
+    def json(self, relative: str) -> Any:
+        """The parsed JSON file, or None when it is absent."""
+        if relative not in self._json:
+            path = self.path(relative)
+            if not path.is_file():
+                self._json[relative] = None
+            else:
+                try:
+                    self._json[relative] = json.loads(path.read_text("utf-8"))
+                except ValueError as exc:
+                    msg = f"{path} is not valid JSON ({exc}); rebuild it"
+                    raise DiamondError(msg) from exc
+        return self._json[relative]
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        return self.json("manifest.json")
+
+    def frame(self, relation: str) -> pd.DataFrame | str:
+        """A warehouse relation as a frame, or why it cannot be read."""
+        if relation not in self._frames:
+            self._frames[relation] = _read_relation(self.target, relation)
+        return self._frames[relation]
+
+
+def _read_relation(target: str, relation: str) -> pd.DataFrame | str:
+    from diamond.warehouse import connect
+
+    if target == "athena":
+        return "the report reads relations on duckdb or postgres only"
+    query = f"select * from {relation}"
+    try:
+        with connect(target) as con:
+            if target == "duckdb":
+                return con.execute(query).df()
+            with con.cursor() as cur:
+                cur.execute(query)
+                columns = [d.name for d in cur.description]
+                return pd.DataFrame(cur.fetchall(), columns=columns)
+    except Exception as exc:
+        # Any failure to read is reported as missing evidence, with the
+        # warehouse's own words, never as a pass.
+        return f"{relation} cannot be read on {target}: {str(exc).strip()}"
+
+
+# --------------------------------------------------------------------------
+# Build and data
+# --------------------------------------------------------------------------
+
+
+def check_build(ev: Evidence) -> Outcome:
+    results = ev.json("run_results.json")
+    path = str(ev.path("run_results.json"))
+    if results is None:
+        return missing("no run_results.json", "diamond build (or diamond run)", path)
+    which = (results.get("args") or {}).get("which")
+    if which != "build":
+        return missing(
+            f"run_results.json describes `dbt {which}`, not a build",
+            "diamond build (or diamond run); run `diamond docs` only afterwards",
+            path,
+        )
+    bad = [r for r in results["results"] if r["status"] in ("error", "fail", "skipped")]
+    if bad:
+        names = ", ".join(f"{r['unique_id']} ({r['status']})" for r in bad[:5])
+        return failed(
+            f"{len(bad)} node(s) did not pass: {names}",
+            "fix the failing models or tests and rerun diamond build",
+            path,
+        )
+    counts: dict[str, int] = {}
+    for r in results["results"]:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return passed(f"dbt build: {summary}", path)
+
+
+def check_contracts(ev: Evidence) -> Outcome:
+    path = str(ev.path("manifest.json"))
+    if ev.manifest is None:
+        return missing("no manifest.json", "diamond build (or diamond run)", path)
+    marts = [
+        n
+        for n in ev.manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["original_file_path"].startswith("models/marts/analytics/")
+        and n["config"].get("enabled", True)
+    ]
+    if not marts:
+        return missing("the manifest has no analytics marts", "diamond build", path)
+    loose = [
+        n["name"]
+        for n in marts
+        if not (n["config"].get("contract") or {}).get("enforced")
+        or not n.get("description")
+    ]
+    if loose:
+        return failed(
+            f"marts without an enforced contract or description: {', '.join(loose)}",
+            "set contract: {enforced: true} and describe the model in its YAML",
+            path,
+        )
+    return passed(f"{len(marts)} analytics marts, each contracted and described", path)
+
+
+def check_ingest(ev: Evidence) -> Outcome:
+    report = ev.json("ingest/validation-latest.json")
+    path = str(ev.path("ingest/validation-latest.json"))
+    if report is None:
+        return missing("no ingest validation report", "diamond ingest", path)
+    if not report.get("success"):
+        return failed(
+            "the latest ingest validation did not succeed",
+            "read the report, fix the release and rerun diamond ingest",
+            path,
+        )
+    tables = report.get("tables") or {}
+    return passed(
+        f"{len(tables)} tables validated at {report.get('validated_at')}", path
+    )
+
+
+# --------------------------------------------------------------------------
+# Audit log and privacy
+# --------------------------------------------------------------------------
+
+
+def check_audit(ev: Evidence) -> Outcome:
+    from governance.audit import default_path, verify
+
+    path = default_path()
+    if not path.is_file():
+        return missing(f"no audit log at {path}", "diamond run", str(path))
+    result = verify(path)
+    if not result.ok:
+        first = "; ".join(str(p) for p in result.problems[:3])
+        return failed(
+            f"the audit chain fails verification with {len(result.problems)} "
+            f"problem(s): {first}",
+            "diamond audit verify, then restore the named records "
+            "(incident trigger audit.verify_failure, SEV1)",
+            str(path),
+        )
+    return passed(
+        f"{result.records} records, chain intact, head seq {result.head_seq} "
+        f"{result.head_hash[:12]}",
+        str(path),
+    )
+
+
+def _latest_record(action: str, target: str) -> Any:
+    from governance.audit import AuditLog, default_path
+
+    path = default_path()
+    if not path.is_file():
+        return None
+    found = None
+    for record in AuditLog(path).records():
+        if record.action == action and record.target == target:
+            found = record
+    return found
+
+
+def check_pii_scan(ev: Evidence) -> Outcome:
+    report = ev.json("privacy/pii_report.json")
+    path = str(ev.path("privacy/pii_report.json"))
+    if report is None:
+        return missing("no PII scan report", f"diamond pii scan --target {ev.target}")
+    summary = report.get("summary") or {}
+    if not summary.get("relations"):
+        return failed(
+            "the PII scan report covers no relation",
+            f"diamond pii scan --target {ev.target}",
+            path,
+        )
+    return passed(
+        f"{summary.get('columns')} personal columns found in "
+        f"{summary.get('relations')} relations, "
+        f"{len(summary.get('by_type') or {})} kinds of personal data",
+        path,
+    )
+
+
+def check_privacy_policy(ev: Evidence) -> Outcome:
+    from governance.privacy.actions import load_findings
+    from governance.privacy.policy import check
+
+    manifest_path = str(ev.path("manifest.json"))
+    report_path = ev.path("privacy/pii_report.json")
+    if ev.manifest is None:
+        return missing("no manifest.json", "diamond build", manifest_path)
+    if not report_path.is_file():
+        return missing("no PII scan report", f"diamond pii scan --target {ev.target}")
+    violations = check(ev.manifest, load_findings(report_path))
+    if violations:
+        lines = "; ".join(v.message for v in violations[:3])
+        return failed(
+            f"{len(violations)} policy violation(s): {lines}",
+            "tag and mask the columns in their YAML, rebuild, then diamond "
+            "privacy check",
+            manifest_path,
+            str(report_path),
+        )
+    return passed(
+        "every personal column tagged, given a policy and masked outside raw "
+        "(re-checked now from the manifest and the scan)",
+        manifest_path,
+        str(report_path),
+    )
+
+
+def check_leaks(ev: Evidence) -> Outcome:
+    from governance.audit import default_path
+
+    record = _latest_record("privacy.leak_check", ev.target)
+    where = str(default_path())
+    if record is None:
+        return missing(
+            f"no privacy.leak_check record for {ev.target} in the audit log",
+            f"diamond privacy check --target {ev.target}",
+            where,
+        )
+    leaks = record.details.get("leaks") or []
+    if leaks:
+        return failed(
+            f"{len(leaks)} raw personal value(s) found outside raw "
+            f"(audit seq {record.seq})",
+            "contain per the runbook (privacy.leak, SEV1, 72-hour clock)",
+            where,
+        )
+    return passed(
+        f"audit seq {record.seq} ({record.recorded_at}): "
+        f"{record.details.get('needles')} identifying values searched in "
+        f"{record.details.get('columns')} columns of "
+        f"{record.details.get('relations')} relations, none found",
+        where,
+    )
+
+
+def check_safe_harbor(ev: Evidence) -> Outcome:
+    results = ev.json("run_results.json")
+    path = str(ev.path("run_results.json"))
+    if ev.manifest is None or results is None:
+        return missing("no manifest or run_results.json", "diamond build")
+    if SAFE_HARBOR_MODEL not in ev.manifest["nodes"]:
+        return failed(
+            "the manifest has no fct_injury_stints_deidentified",
+            "restore models/marts/health/",
+            str(ev.path("manifest.json")),
+        )
+    tests = {
+        uid
+        for uid, node in ev.manifest["nodes"].items()
+        if node["resource_type"] in ("test", "unit_test")
+        and SAFE_HARBOR_MODEL in (node.get("depends_on") or {}).get("nodes", [])
+    }
+    status = {r["unique_id"]: r["status"] for r in results["results"]}
+    if SAFE_HARBOR_MODEL not in status:
+        return missing("the de-identified mart was not built", "diamond build", path)
+    ran = {uid: status[uid] for uid in tests if uid in status}
+    if not ran:
+        return missing("no test of the de-identified mart ran", "diamond build", path)
+    bad = sorted(uid for uid, s in ran.items() if s not in ("pass", "success"))
+    if bad:
+        return failed(
+            f"tests of the de-identified mart failed: {', '.join(bad)}",
+            "fix the mart: a Safe Harbor identifier survives",
+            path,
+        )
+    return passed(
+        f"fct_injury_stints_deidentified built; {len(ran)} test(s) passed", path
+    )
+
+
+# --------------------------------------------------------------------------
+# Lineage
+# --------------------------------------------------------------------------
+
+
+def check_lineage(ev: Evidence) -> Outcome:
+    path = ev.path("lineage/events.jsonl")
+    if not path.is_file():
+        return missing("no lineage events", "diamond lineage emit", str(path))
+    jobs: set[str] = set()
+    events = 0
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                return failed(
+                    f"{path} holds a line that is not JSON",
+                    "diamond lineage emit",
+                    str(path),
+                )
+            events += 1
+            jobs.add(event.get("job", {}).get("name", ""))
+    absent = [job for job in LINEAGE_JOBS if job not in jobs]
+    if absent:
+        return missing(
+            f"no lineage events for job(s) {', '.join(absent)}",
+            "diamond run (every step emits its job)",
+            str(path),
+        )
+    return passed(f"{events} events, {len(jobs)} jobs incl. every step", str(path))
+
+
+# --------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------
+
+
+def _current(ev: Evidence) -> tuple[pd.Series | None, str | None]:
+    from ml.train import current_version
+
+    registry = ev.frame("ml.ml_training_runs")
+    if isinstance(registry, str):
+        return None, registry
+    if registry.empty:
+        return None, "ml.ml_training_runs is empty"
+    return current_version(registry), None
+
+
+def check_registry(ev: Evidence) -> Outcome:
+    from ml.train import file_sha256
+
+    entry, problem = _current(ev)
+    if entry is None:
+        return missing(problem, f"diamond ml train --target {ev.target}")
+    artifact = Path(entry["artifact_path"])
+    if not artifact.is_file():
+        return failed(
+            f"model {entry['model_version']}: artifact {artifact} is missing",
+            f"diamond ml train --target {ev.target}",
+            "ml.ml_training_runs",
+        )
+    if file_sha256(artifact) != entry["artifact_sha256"]:
+        return failed(
+            f"model {entry['model_version']}: {artifact} changed since training",
+            "retrain; never serve a file whose hash differs from the registry",
+            "ml.ml_training_runs",
+            str(artifact),
+        )
+    return passed(
+        f"model in service {entry['model_version']} (trained "
+        f"{entry['trained_at']}), artifact hash matches the registry",
+        "ml.ml_training_runs",
+        str(artifact),
+    )
+
+
+def check_model_card(ev: Evidence) -> Outcome:
+    from ml.train import file_sha256
+
+    entry, problem = _current(ev)
+    if entry is None:
+        return missing(problem, f"diamond ml train --target {ev.target}")
+    cards = ev.frame("ml.ml_model_cards")
+    if isinstance(cards, str):
+        return missing(cards, f"diamond ml train --target {ev.target}")
+    card = cards[cards["model_version"] == entry["model_version"]]
+    if card.empty:
+        return missing(
+            f"no model card for {entry['model_version']}",
+            f"diamond ml train --target {ev.target}",
+            "ml.ml_model_cards",
+        )
+    row = card.iloc[-1]
+    path = Path(row["markdown_path"])
+    if not path.is_file() or file_sha256(path) != row["markdown_sha256"]:
+        return failed(
+            f"model card {path} is missing or changed since it was written",
+            f"diamond ml train --target {ev.target}",
+            "ml.ml_model_cards",
+        )
+    return passed(f"card of {entry['model_version']}", "ml.ml_model_cards", str(path))
+
+
+def check_performance(ev: Evidence) -> Outcome:
+    entry, problem = _current(ev)
+    if entry is None:
+        return missing(problem, f"diamond ml train --target {ev.target}")
+    metrics = ev.frame("ml.ml_metrics")
+    if isinstance(metrics, str):
+        return missing(metrics, f"diamond ml train --target {ev.target}")
+    test = metrics[
+        (metrics["model_version"] == entry["model_version"])
+        & (metrics["split"] == "test")
+    ].set_index("predictor")["mae"]
+    if "model" not in test or "marcel" not in test:
+        return missing(
+            f"no test-split metrics for {entry['model_version']}",
+            f"diamond ml train --target {ev.target}",
+            "ml.ml_metrics",
+        )
+    model, marcel = float(test["model"]), float(test["marcel"])
+    detail = f"test MAE {model:.4f} against Marcel {marcel:.4f}"
+    if model >= marcel:
+        return failed(
+            f"{detail}: the model does not beat the baseline",
+            "roll back (diamond ml rollback) or publish Marcel instead",
+            "ml.ml_metrics",
+        )
+    return passed(detail, "ml.ml_metrics")
+
+
+def check_fairness(ev: Evidence) -> Outcome:
+    entry, problem = _current(ev)
+    if entry is None:
+        return missing(problem, f"diamond ml train --target {ev.target}")
+    audit = ev.frame("ml.ml_fairness")
+    if isinstance(audit, str):
+        return missing(audit, f"diamond ml train --target {ev.target}")
+    rows = audit[audit["model_version"] == entry["model_version"]]
+    if rows.empty:
+        return missing(
+            f"no fairness audit for {entry['model_version']}",
+            f"diamond ml train --target {ev.target}",
+            "ml.ml_fairness",
+        )
+    flagged = rows[rows["is_flagged"].astype(bool)]
+    attributes = sorted(rows["attribute"].unique())
+    if not flagged.empty:
+        groups = ", ".join(
+            f"{r.attribute}={r.group_name}" for r in flagged.itertuples()
+        )
+        return failed(
+            f"groups flagged for a mean-absolute-error gap: {groups}",
+            "review the model card's fairness section before any use; "
+            "see governance/PLAYBOOK.md (Manage)",
+            "ml.ml_fairness",
+        )
+    return passed(
+        f"{len(rows)} groups over {', '.join(attributes)}; none flagged",
+        "ml.ml_fairness",
+    )
+
+
+# --------------------------------------------------------------------------
+# Drift, the assistant, the controls
+# --------------------------------------------------------------------------
+
+
+def check_drift(ev: Evidence) -> Outcome:
+    report = ev.json("drift/report.json")
+    path = str(ev.path("drift/report.json"))
+    if report is None:
+        return missing(
+            "no drift report", f"diamond drift check --target {ev.target}", path
+        )
+    if report.get("target") != ev.target:
+        return missing(
+            f"the drift report is for {report.get('target')}, not {ev.target}",
+            f"diamond drift check --target {ev.target}",
+            path,
+        )
+    results = report.get("results") or []
+    if not results:
+        return failed("the drift report holds no monitor result", "check", path)
+    alerts = report.get("alerts") or []
+    orphans = [a["monitor"] for a in alerts if not a.get("incident_id")]
+    if orphans:
+        return failed(
+            f"alerts without an incident: {', '.join(orphans)}",
+            "check the runbook's incident rules parse (test_drift_alerts)",
+            path,
+        )
+    return passed(
+        f"{len(results)} monitors checked at {report.get('checked_at')}; "
+        f"{len(alerts)} alert(s), each with an incident opened",
+        path,
+    )
+
+
+def check_assistant_eval(ev: Evidence) -> Outcome:
+    report = ev.json("rag/eval.json")
+    path = str(ev.path("rag/eval.json"))
+    if report is None:
+        return Outcome(
+            "skipped",
+            "no evaluation in this target folder (diamond run does not run it)",
+            [path],
+            "diamond rag eval",
+        )
+    failures = report.get("failures") or []
+    metrics = report.get("metrics") or {}
+    if failures:
+        return failed(
+            f"the evaluation misses its thresholds: {'; '.join(failures)}",
+            "switch the assistant off if needed "
+            "(diamond governance kill-switch assistant off --reason ...)",
+            path,
+        )
+    return passed(
+        f"hit@5 {metrics.get('hit_at_5')}, hallucination rate "
+        f"{metrics.get('hallucination_rate')} ({report.get('evaluated_at')})",
+        path,
+    )
+
+
+def check_controls(ev: Evidence) -> Outcome:
+    from governance.controls import SWITCHES, controls_path, load, switch_state
+
+    path = str(controls_path())
+    try:
+        pins = load()["model_pins"]
+        states = {name: switch_state(name) for name in SWITCHES}
+    except DiamondError as exc:
+        return failed(str(exc), "restore or delete the control file", path)
+    words = [
+        f"{name} {'in service' if s['in_service'] else 'OUT OF SERVICE'}"
+        for name, s in states.items()
+    ]
+    pin = pins.get(ev.target)
+    if pin is not None:
+        registry = ev.frame("ml.ml_training_runs")
+        known = (
+            set()
+            if isinstance(registry, str)
+            else set(registry["model_version"].astype(str))
+        )
+        if pin["model_version"] not in known:
+            return failed(
+                f"the pin {pin['model_version']} on {ev.target} is not in the "
+                "registry, so the newest version serves instead",
+                f"diamond ml rollback --latest --target {ev.target}, or pin a "
+                "known version",
+                path,
+            )
+        words.append(f"model pinned to {pin['model_version']}")
+    return passed("; ".join(words), path)
+
+
+Check = Callable[[Evidence], Outcome]

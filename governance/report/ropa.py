@@ -1,0 +1,208 @@
+"""Records of processing (GDPR article 30), generated from dbt meta.
+
+A model holds personal data when one of its columns carries
+``contains_pii`` or ``contains_phi``. Each such model is one entry: its
+purpose, the data subjects and their retention from the model's
+``config: meta:`` (``purpose``, ``data_subjects``, ``retention``), the
+categories of data from the columns' ``pii_type`` (health data marked as
+a special category), how each category is masked, and the roles that may
+read it. The roles come from the ``+grants`` of the model's folder in
+``dbt_project.yml`` rendered as for Postgres, the one target where dbt
+grants apply; DuckDB has no roles and Athena gets the same split through
+Lake Formation tags.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from diamond.settings import project_dir
+
+REQUIRED_KEYS = ("purpose", "data_subjects", "retention")
+#: The raw schema is readable by this role only (diamond/access.py).
+RAW_READER = "diamond_privacy_officer"
+
+
+@dataclass
+class Activity:
+    """One record of processing: a model that holds personal data."""
+
+    model: str
+    relation: str
+    yaml_file: str
+    group: str | None
+    purpose: str | None
+    data_subjects: list[str]
+    retention: str | None
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    special_categories: list[str] = field(default_factory=list)
+    masking: dict[str, str] = field(default_factory=dict)
+    roles: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def missing_keys(self) -> list[str]:
+        return [
+            key
+            for key, value in (
+                ("purpose", self.purpose),
+                ("data_subjects", self.data_subjects),
+                ("retention", self.retention),
+            )
+            if not value
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["missing_keys"] = self.missing_keys
+        return data
+
+
+def _meta(item: dict[str, Any]) -> dict[str, Any]:
+    meta = dict((item.get("config") or {}).get("meta") or {})
+    meta.update(item.get("meta") or {})
+    return meta
+
+
+def _grants_config(root: Path) -> dict[str, Any]:
+    path = root / "dbt_project.yml"
+    project = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return ((project.get("models") or {}).get("diamond")) or {}
+
+
+def _roles(fqn: list[str], config: dict[str, Any]) -> list[str]:
+    """The select grantees of the most specific folder with ``+grants``."""
+    found: str | dict | None = config.get("+grants")
+    level: Any = config
+    for part in fqn[1:-1]:
+        level = level.get(part) if isinstance(level, dict) else None
+        if not isinstance(level, dict):
+            break
+        if "+grants" in level:
+            found = level["+grants"]
+    if found is None:
+        return []
+    if isinstance(found, str):
+        rendered = jinja2.Template(found).render(target={"type": "postgres"})
+        found = ast.literal_eval(rendered.strip() or "{}")
+    return sorted(found.get("select") or [])
+
+
+def activities(manifest: dict[str, Any], root: Path | None = None) -> list[Activity]:
+    """Every model of ``manifest`` holding personal data, as an activity."""
+    config = _grants_config(root or project_dir())
+    found = []
+    for _, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] != "model" or not node["config"].get("enabled", 1):
+            continue
+        personal = {
+            name: _meta(column)
+            for name, column in node["columns"].items()
+            if _meta(column).get("contains_pii") or _meta(column).get("contains_phi")
+        }
+        if not personal:
+            continue
+        meta = _meta(node)
+        subjects = meta.get("data_subjects") or []
+        if isinstance(subjects, str):
+            subjects = [subjects]
+        activity = Activity(
+            model=node["name"],
+            relation=f"{node['schema']}.{node.get('alias') or node['name']}",
+            yaml_file=node.get("patch_path", "").split("://")[-1],
+            group=node.get("group"),
+            purpose=meta.get("purpose"),
+            data_subjects=list(subjects),
+            retention=meta.get("retention"),
+            roles=_roles(node["fqn"], config),
+            sources=sorted(
+                d.split(".", 2)[2]
+                for d in node["depends_on"]["nodes"]
+                if d.startswith("source.")
+            ),
+        )
+        for name, column in personal.items():
+            kind = column.get("pii_type") or "unspecified"
+            activity.categories.setdefault(kind, []).append(name)
+            activity.masking[name] = column.get("masking_policy") or "unspecified"
+            if column.get("contains_phi"):
+                activity.special_categories.append(name)
+        found.append(activity)
+    return found
+
+
+def restricted_sources(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Raw tables holding personal data: where the unmasked originals live."""
+    rows = []
+    for source in sorted(manifest.get("sources", {}).values(), key=lambda s: s["name"]):
+        personal = [
+            name
+            for name, column in source["columns"].items()
+            if _meta(column).get("contains_pii") or _meta(column).get("contains_phi")
+        ]
+        if personal:
+            rows.append(
+                {
+                    "relation": f"{source['schema']}.{source['identifier']}",
+                    "personal_columns": len(personal),
+                    "roles": [RAW_READER],
+                }
+            )
+    return rows
+
+
+def render_markdown(found: list[Activity], sources: list[dict[str, Any]]) -> str:
+    """The records of processing as a Markdown document."""
+    lines = [
+        "# Records of processing activities (GDPR article 30)",
+        "",
+        "Generated by `diamond governance report` from the dbt manifest: one "
+        "entry per model holding personal data. Controller contact: the "
+        "privacy office (`privacy` dbt group). Transfers outside the project: "
+        "none. Security measures: keyed-hash pseudonyms and the other masking "
+        "policies, per-role grants, the restricted raw schema, the "
+        "tamper-evident audit log, erasure on request (`diamond privacy "
+        "erase`).",
+        "",
+    ]
+    for activity in found:
+        categories = "; ".join(
+            f"{kind} ({', '.join(columns)})"
+            for kind, columns in sorted(activity.categories.items())
+        )
+        masking = ", ".join(f"{c}: {p}" for c, p in sorted(activity.masking.items()))
+        lines += [
+            f"## {activity.model}",
+            "",
+            f"- relation: `{activity.relation}` (group {activity.group or '-'}; "
+            f"defined in `{activity.yaml_file}`)",
+            f"- purpose: {activity.purpose or 'MISSING'}",
+            f"- data subjects: {', '.join(activity.data_subjects) or 'MISSING'}",
+            f"- categories of data: {categories}",
+            "- special categories (health, article 9): "
+            f"{', '.join(activity.special_categories) or 'none'}",
+            f"- masking: {masking}",
+            f"- retention: {activity.retention or 'MISSING'}",
+            "- readers (Postgres roles): "
+            f"{', '.join(activity.roles) or 'no grant: owner only'}",
+            f"- read from: {', '.join(activity.sources) or 'other models'}",
+            "",
+        ]
+    lines += [
+        "## Unmasked originals",
+        "",
+        "| relation | personal columns | readers |",
+        "|---|---:|---|",
+    ]
+    for row in sources:
+        lines.append(
+            f"| `{row['relation']}` | {row['personal_columns']} | "
+            f"{', '.join(row['roles'])} |"
+        )
+    return "\n".join(lines) + "\n"
