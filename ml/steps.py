@@ -43,7 +43,7 @@ def training_runs(
     if registry is None or registry.empty:
         return new
     kept = registry[~registry["model_version"].isin(new["model_version"])]
-    return pd.concat([kept[list(new.columns)], new], ignore_index=True)
+    return pd.concat([kept.reindex(columns=new.columns), new], ignore_index=True)
 
 
 def existing_relation(session: Any, relation: Any) -> pd.DataFrame | None:
@@ -121,7 +121,7 @@ def model_cards(
     if cards is None or cards.empty:
         return new
     kept = cards[~cards["model_version"].isin(new["model_version"])]
-    return pd.concat([kept[list(new.columns)], new], ignore_index=True)
+    return pd.concat([kept.reindex(columns=new.columns), new], ignore_index=True)
 
 
 def run_all(

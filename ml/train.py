@@ -106,6 +106,7 @@ def fit(frame: pd.DataFrame, settings: Settings) -> TrainedModel:
                 "training_data_fingerprint": data_fingerprint,
                 "features": json.dumps(list(FEATURES)),
                 "parameters": json.dumps(parameters, sort_keys=True),
+                "metrics": json.dumps(split_scores(estimator, frame), sort_keys=True),
                 "code_hash": source,
                 "sklearn_version": sklearn.__version__,
                 "artifact_path": str(artifact),
@@ -114,6 +115,26 @@ def fit(frame: pd.DataFrame, settings: Settings) -> TrainedModel:
         ]
     )
     return TrainedModel(version, estimator, registry, artifact)
+
+
+def split_scores(
+    estimator: HistGradientBoostingRegressor, frame: pd.DataFrame
+) -> dict[str, dict[str, float]]:
+    """MAE of the model and of Marcel per split, for the registry row; the
+    full comparison (RMSE, R-squared, last season) is ``ml_metrics``."""
+    scores: dict[str, dict[str, float]] = {}
+    for split in ("train", "validation", "test"):
+        rows = frame[(frame["split"] == split) & frame[TARGET].notna()]
+        rows = rows[rows[MARCEL].notna()]
+        if rows.empty:
+            continue
+        actual = rows[TARGET].to_numpy()
+        scores[split] = {
+            "rows": len(rows),
+            "mae": round(float(np.abs(actual - predict(estimator, rows)).mean()), 6),
+            "marcel_mae": round(float(np.abs(actual - rows[MARCEL]).mean()), 6),
+        }
+    return scores
 
 
 def file_sha256(path: Path) -> str:

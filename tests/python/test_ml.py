@@ -321,6 +321,15 @@ def test_registry_records_the_artifact_and_its_hash(built) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["artifact_sha256"]
     assert json.loads(entry["features"]) == list(FEATURES)
     assert json.loads(entry["parameters"])["random_state"] == 20250401
+    scores = json.loads(entry["metrics"])
+    metrics = _frame(built, "ml_metrics").set_index(["split", "predictor"])
+    for split in ("train", "validation", "test"):
+        assert scores[split]["mae"] == pytest.approx(
+            metrics.loc[(split, "model"), "mae"], abs=1e-6
+        )
+        assert scores[split]["marcel_mae"] == pytest.approx(
+            metrics.loc[(split, "marcel"), "mae"], abs=1e-6
+        )
     assert len(entry["code_hash"]) == 64
 
 
