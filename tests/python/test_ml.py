@@ -551,15 +551,26 @@ def test_postgres_trains_the_same_model(built, postgres_run) -> None:
 
 @pytest.mark.postgres
 def test_postgres_training_without_features_says_what_to_run(
-    built, postgres_run, scratch_dsn
+    built, postgres_run, scratch_dsn, tmp_path
 ) -> None:
     database = scratch_dsn.rsplit("dbname=", 1)[1].split()[0]
-    result = run_diamond(
-        {**built, "PGDATABASE": database}, "ml", "train", "--target", "postgres"
-    )
+    # A target folder of its own: the failed attempt's lineage and audit
+    # records must not land among the build's.
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copy(Path(built["DBT_TARGET_PATH"]) / "manifest.json", target)
+    env = {
+        **built,
+        "PGDATABASE": database,
+        "DBT_TARGET_PATH": str(target),
+        "DIAMOND_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+    }
+    result = run_diamond(env, "ml", "train", "--target", "postgres")
     assert result.returncode == 1
     assert "ml.ml_next_season_features does not exist" in result.stderr
     assert "diamond build --target postgres" in result.stderr
+    events = (target / "lineage" / "events.jsonl").read_text().splitlines()
+    assert [json.loads(e)["eventType"] for e in events] == ["START", "FAIL"]
 
 
 def test_lineage_runs_from_the_release_to_predictions_and_the_index(built) -> None:
