@@ -199,6 +199,17 @@ def _child_parent_facet(
     )
 
 
+def diamond_engine_facet() -> processing_engine_run.ProcessingEngineRunFacet:
+    """The processing-engine facet of every job diamond runs itself (the
+    pipeline, ingest and the steps outside dbt)."""
+    return processing_engine_run.ProcessingEngineRunFacet(
+        name="diamond",
+        version=diamond_version,
+        openlineageAdapterVersion=openlineage_version,
+        producer=PRODUCER,
+    )
+
+
 def _event(
     state: RunState,
     moment: datetime,
@@ -239,14 +250,7 @@ def pipeline_event(
     ``$DIAMOND_RUN_ID``; ``error`` adds an ErrorMessage facet (for FAIL).
     """
     resolve_parent_run_id(run_id)
-    facets: dict[str, Any] = {
-        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            name="diamond",
-            version=diamond_version,
-            openlineageAdapterVersion=openlineage_version,
-            producer=PRODUCER,
-        )
-    }
+    facets: dict[str, Any] = {"processing_engine": diamond_engine_facet()}
     if error:
         facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python", producer=PRODUCER
@@ -1477,14 +1481,7 @@ def build_ingest_events(
         msg = f"ingest target {record.target!r} is not one of {', '.join(TARGETS)}"
         raise LineageError(msg)
     run_id = _stable_run_id(record.started_at, "ingest", record.load_id)
-    facets: dict[str, Any] = {
-        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            name="diamond",
-            version=diamond_version,
-            openlineageAdapterVersion=openlineage_version,
-            producer=PRODUCER,
-        )
-    }
+    facets: dict[str, Any] = {"processing_engine": diamond_engine_facet()}
     if parent:
         facets["parent"] = pipeline_parent_facet(parent)
     job = Job(

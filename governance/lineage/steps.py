@@ -30,18 +30,14 @@ from openlineage.client.facet_v2 import (
     documentation_job,
     error_message_run,
     job_type_job,
-    processing_engine_run,
     schema_dataset,
 )
-from openlineage.common.provider.dbt.utils import (
-    __version__ as openlineage_version,
-)
 
-from diamond import __version__ as diamond_version
 from governance.lineage.events import (
     PRODUCER,
     _event,
     _stable_run_id,
+    diamond_engine_facet,
     pipeline_parent_facet,
     resolve_parent_run_id,
 )
@@ -104,14 +100,7 @@ def build_step_events(
     ``$DIAMOND_RUN_ID``."""
     parent = resolve_parent_run_id(parent_run_id)
     run_id = _stable_run_id(step.started_at, step.job, step.identity)
-    facets: dict[str, Any] = {
-        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            name="diamond",
-            version=diamond_version,
-            openlineageAdapterVersion=openlineage_version,
-            producer=PRODUCER,
-        )
-    }
+    facets: dict[str, Any] = {"processing_engine": diamond_engine_facet()}
     if parent:
         facets["parent"] = pipeline_parent_facet(parent)
     job = Job(
