@@ -143,6 +143,139 @@ def _fairness() -> Figure:
     return figure
 
 
+#: Marker colour of each drift verdict; other statuses are drawn grey.
+VERDICT_COLOURS = {"ok": "#2ca02c", "drift": "#d62728", "error": "#ff7f0e"}
+
+
+def _drift_history() -> Figure:
+    history = data.drift_history()
+    deciding = history[history["is_deciding"].astype(bool)].dropna(
+        subset=["statistic", "threshold"]
+    )
+    deciding = deciding[deciding["threshold"] != 0]
+    if deciding.empty:
+        raise data.NotBuiltError(
+            "deciding checks in governance.drift_history", data.DRIFT_COMMAND
+        )
+    # One line per monitor: its worst check of each run, as a share of that
+    # check's threshold, so monitors on different scales share one axis.
+    worst = (
+        deciding.assign(ratio=deciding["statistic"] / deciding["threshold"])
+        .groupby(["monitor", "run_id"], as_index=False)
+        .agg(checked_at=("checked_at", "max"), ratio=("ratio", "max"))
+        .sort_values("checked_at")
+    )
+    # Runs are placed evenly in the order they ran: checks come in bursts
+    # (several a day, then none for weeks), and one run alone would
+    # otherwise sit on an axis spanning years.
+    runs = worst.groupby("run_id")["checked_at"].max().sort_values()
+    place = {run_id: number for number, run_id in enumerate(runs.index)}
+    figure = Figure(figsize=(11, 6))
+    axis = figure.subplots()
+    for monitor, rows in worst.groupby("monitor"):
+        axis.plot(rows["run_id"].map(place), rows["ratio"], marker="o", label=monitor)
+    axis.axhline(1.0, color="#d62728", linestyle="--", label="threshold")
+    axis.set_yscale("symlog", linthresh=1.0)
+    axis.set_ylim(bottom=0)
+    axis.set_xlim(-0.5, len(runs) - 0.5)
+    every = max(1, len(runs) // 12)
+    ticks = list(range(0, len(runs), every))
+    axis.set_xticks(
+        ticks, [f"{runs.iloc[i]:%Y-%m-%d %H:%M}" for i in ticks], rotation=20
+    )
+    axis.set_xlabel("check run (checked at, UTC)")
+    axis.set_ylabel("worst statistic / threshold (above 1: drift)")
+    axis.set_title(f"Drift monitors over {len(runs)} check run(s)")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
+def _drift_verdicts() -> Figure:
+    report = data.drift_report()
+    results = report.get("results", [])
+    if not results:
+        raise data.NotBuiltError(
+            "monitor results in drift/report.json", data.DRIFT_COMMAND
+        )
+    figure = Figure(figsize=(11, 0.32 * len(results) + 1.6))
+    axis = figure.subplots()
+    positions = range(len(results))
+    statuses = [str(r.get("status")) for r in results]
+    axis.scatter(
+        [0] * len(results),
+        positions,
+        s=160,
+        marker="s",
+        c=[VERDICT_COLOURS.get(s, "#7f7f7f") for s in statuses],
+    )
+    for position, result, status in zip(positions, results, statuses, strict=True):
+        summary = str(result.get("summary") or "")
+        if len(summary) > 90:
+            summary = summary[:87] + "..."
+        axis.annotate(
+            f"{status}: {summary}",
+            (0, position),
+            xytext=(14, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+        )
+    axis.set_yticks(
+        list(positions), [f"{r.get('monitor')} ({r.get('kind')})" for r in results]
+    )
+    axis.invert_yaxis()
+    axis.set_xlim(-0.05, 1.0)
+    axis.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        axis.spines[side].set_visible(False)
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    axis.set_title(
+        f"Current drift verdicts, check {report.get('run_id')} at "
+        f"{report.get('checked_at')}: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+    )
+    return figure
+
+
+def _llm_observability() -> Figure:
+    columns = data.llm_figures()
+    figure = Figure(figsize=(11, 5))
+    latency, rates = figure.subplots(1, 2)
+    width = 0.8 / len(columns)
+    for offset, (source, figures) in enumerate(columns.items()):
+        for axis, names in (
+            (latency, data.LLM_LATENCIES),
+            (rates, data.LLM_RATES),
+        ):
+            values = [data.finite(figures.get(name)) for name in names]
+            bars = axis.bar(
+                [i + offset * width for i in range(len(names))],
+                [float("nan") if v is None else v for v in values],
+                width,
+                label=source,
+            )
+            axis.bar_label(
+                bars,
+                labels=["n/a" if v is None else _short(v) for v in values],
+                fontsize="small",
+            )
+    for axis, names in ((latency, data.LLM_LATENCIES), (rates, data.LLM_RATES)):
+        centre = width * (len(columns) - 1) / 2
+        axis.set_xticks([i + centre for i in range(len(names))], list(names.values()))
+    latency.set_ylabel("latency of a whole question (ms)")
+    latency.set_title("Latency")
+    rates.set_ylabel("share of questions")
+    rates.set_ylim(0, 1.1)
+    rates.set_title("Answer quality")
+    rates.legend(fontsize="small")
+    figure.suptitle("The assistant: latency, groundedness, hallucinations, refusals")
+    return figure
+
+
+def _short(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
 #: File name (without .png) and the function drawing it, in report order.
 CHARTS: tuple[tuple[str, Callable[[], Figure]], ...] = (
     ("league_trends", _league_trends),
@@ -151,16 +284,24 @@ CHARTS: tuple[tuple[str, Callable[[], Figure]], ...] = (
     ("model_metrics", _model_metrics),
     ("shap_summary", _feature_importance),
     ("fairness", _fairness),
+    ("drift_history", _drift_history),
+    ("drift_verdicts", _drift_verdicts),
+    ("llm_observability", _llm_observability),
 )
 
 
-def write_charts(target: str | None = None, out_dir: Path | None = None) -> list[Path]:
+def write_charts(
+    target: str | None = None,
+    out_dir: Path | None = None,
+    on_skip: Callable[[str, data.NotBuiltError], None] | None = None,
+) -> list[Path]:
     """Write every chart whose data exists as PNG and return the paths.
 
     ``target`` is the warehouse to read (default ``DIAMOND_TARGET``, else
     duckdb); ``out_dir`` defaults to ``<target folder>/charts``. Charts
     whose data is missing are skipped with a log line naming the command
-    that builds it; other failures raise.
+    that builds it, and passed to ``on_skip`` (file name, the reason) when
+    given; other failures raise.
     """
     previous = os.environ.get("DIAMOND_TARGET")
     if target is not None:
@@ -175,7 +316,9 @@ def write_charts(target: str | None = None, out_dir: Path | None = None) -> list
             try:
                 figure = draw()
             except data.NotBuiltError as missing:
-                log.warning("chart %s left out: %s", name, missing)
+                log.info("chart %s left out: %s", name, missing)
+                if on_skip is not None:
+                    on_skip(f"{name}.png", missing)
                 continue
             path = folder / f"{name}.png"
             figure.savefig(path, dpi=DPI, bbox_inches="tight")

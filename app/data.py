@@ -132,10 +132,19 @@ def frame(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
                 "building it, wait for it to finish"
             )
             raise DiamondError(msg) from error
+    from psycopg2.extensions import DECIMAL
+
     with connect(chosen) as con, con.cursor() as cur:
-        cur.execute(sql.replace("?", "%s"), tuple(params))
+        # psycopg2 reads every % as a placeholder once parameters are given.
+        cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
         columns = [d[0] for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        found = pd.DataFrame(cur.fetchall(), columns=columns)
+        # Postgres numeric columns arrive as Decimal, which pandas keeps as
+        # objects that neither divide by floats nor plot; DuckDB gives floats.
+        for column in cur.description:
+            if column.type_code in DECIMAL.values:
+                found[column.name] = pd.to_numeric(found[column.name]).astype(float)
+        return found
 
 
 def relations(schema: str) -> set[str]:
@@ -277,6 +286,17 @@ def model_version() -> str:
     if found.empty:
         raise NotBuiltError("a trained model in ml.ml_training_runs", ML_COMMAND)
     return str(found["model_version"].iloc[0])
+
+
+def model_trained_at() -> Any:
+    """When the newest version in the model registry was trained."""
+    require("ml", "ml_training_runs", command=ML_COMMAND)
+    found = frame(
+        "select max(trained_at) as trained_at from ml.ml_training_runs "
+        "where model_version = ?",
+        (model_version(),),
+    )
+    return found["trained_at"].iloc[0]
 
 
 def model_metrics() -> pd.DataFrame:
@@ -646,6 +666,51 @@ def latency_over_time(traces: pd.DataFrame, window: int = 20) -> pd.DataFrame:
 def rag_eval() -> dict[str, Any]:
     """The last evaluation against the golden questions."""
     return read_json("rag/eval.json", "diamond rag eval")
+
+
+#: Latency figures of :func:`llm_figures`, with the label a chart gives them.
+LLM_LATENCIES = {"total_ms_p50": "p50", "total_ms_p95": "p95"}
+#: Rates of :func:`llm_figures`, with their labels.
+LLM_RATES = {
+    "groundedness": "groundedness",
+    "hallucination_rate": "hallucination rate",
+    "refusal_rate": "refusal rate",
+}
+
+
+def llm_figures() -> dict[str, dict[str, Any]]:
+    """The assistant's latency and answer rates, by where they come from.
+
+    Keys name the source: the traces of questions asked, and the last
+    golden-set evaluation (which asks without tracing). Each holds the keys
+    of :data:`LLM_LATENCIES` and :data:`LLM_RATES`. Raises
+    :class:`NotBuiltError` when there is neither.
+    """
+    figures: dict[str, dict[str, Any]] = {}
+    traced = rag_stats()
+    if traced.get("questions"):
+        figures[f"traces ({traced['questions']} questions)"] = traced
+    try:
+        evaluation = rag_eval()
+    except NotBuiltError:
+        evaluation = None
+    if evaluation is not None:
+        metrics = evaluation.get("metrics", {})
+        outcomes = evaluation.get("outcomes", [])
+        refused = [bool(o.get("refused")) for o in outcomes]
+        figures[f"golden-set evaluation ({len(outcomes)} questions)"] = {
+            "total_ms_p50": metrics.get("latency_ms_p50"),
+            "total_ms_p95": metrics.get("latency_ms_p95"),
+            "groundedness": metrics.get("faithfulness"),
+            "hallucination_rate": metrics.get("hallucination_rate"),
+            "refusal_rate": sum(refused) / len(refused) if refused else None,
+        }
+    if not figures:
+        raise NotBuiltError(
+            "an evaluation of the assistant (rag/eval.json) or a traced question",
+            "diamond rag eval",
+        )
+    return figures
 
 
 def finite(value: Any) -> float | None:

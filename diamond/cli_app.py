@@ -78,8 +78,9 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_app_charts(args: argparse.Namespace) -> int:
     """Write the dashboard's main charts as PNG into ``<target>/charts/``.
 
-    Charts whose data is not built are left out (and logged); on Athena,
-    which is not queried from here, nothing is drawn.
+    Charts whose data is not built are left out, each with a line naming
+    what is missing and the command producing it; on Athena, which is not
+    queried from here, nothing is drawn.
     """
     target = check_target(getattr(args, "target", None))
     if target == "athena":
@@ -90,7 +91,10 @@ def cmd_app_charts(args: argparse.Namespace) -> int:
         sys.path.insert(0, folder)
     from app.charts import write_charts
 
-    written = write_charts(target)
+    def skipped(name: str, missing: Exception) -> None:
+        _say(f"chart {name} skipped: {missing}")
+
+    written = write_charts(target, on_skip=skipped)
     where = written[0].parent if written else "nowhere (no chart had its data)"
     _say(f"wrote {len(written)} chart(s) to {where}")
     return 0

@@ -21,6 +21,7 @@ chosen = st.multiselect(
     "Leagues",
     leagues,
     default=[lg for lg in data.MODERN_LEAGUES if lg in leagues] or leagues,
+    key="leagues",
 )
 shown = seasons[seasons["league_id"].isin(chosen)]
 if shown.empty:
@@ -69,12 +70,20 @@ if paid.empty:
     st.info("No team-season has a payroll (the release records them 1985-2016).")
     ui.stop()
 first, last = int(paid["season"].min()), int(paid["season"].max())
-picked = st.slider("Seasons", first, last, (max(first, last - 10), last))
+picked = st.slider(
+    "Seasons", first, last, (max(first, last - 10), last), key="payroll_seasons"
+)
 team_ids = sorted(paid["team_id"].unique())
-picked_teams = st.multiselect("Teams (all when empty)", team_ids)
+picked_teams = st.multiselect("Teams (all when empty)", team_ids, key="payroll_teams")
 window = paid[paid["season"].between(*picked)]
 if picked_teams:
     window = window[window["team_id"].isin(picked_teams)]
+# Says exactly what the chart below holds, so a reader (and the browser
+# test) can tell that a change of filters reached it.
+st.caption(
+    f"Shown: {len(window)} team-seasons, {picked[0]}-{picked[1]}, teams: "
+    f"{', '.join(picked_teams) if picked_teams else 'all'}."
+)
 window = window.assign(payroll_musd=window["payroll_usd"] / 1e6)
 scatter = px.scatter(
     window,
@@ -101,6 +110,6 @@ if fit is not None:
         f"Each extra million dollars of payroll went with {slope:.2f} more wins "
         f"over {len(window)} team-seasons."
     )
-st.plotly_chart(scatter)
+st.plotly_chart(scatter, key="payroll_chart")
 
 ui.footer()

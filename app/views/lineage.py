@@ -20,8 +20,8 @@ ui.header(
 choices = ui.load(data.lineage_choices)
 default = choices.index("dim_players") if "dim_players" in choices else 0
 left, right = st.columns([3, 1])
-around = left.selectbox("Relation", choices, index=default)
-depth = right.slider("Hops each way", 1, 6, 2)
+around = left.selectbox("Relation", choices, index=default, key="lineage_relation")
+depth = right.slider("Hops each way", 1, 6, 2, key="lineage_depth")
 graph = ui.load(data.lineage_graph, around, depth)
 
 nodes = {node["id"]: node for node in graph["nodes"]}
@@ -112,13 +112,18 @@ else:
 st.subheader("Where one personal column flows")
 pii = ui.attempt(data.pii_columns_of, around)
 if pii:
-    column = st.selectbox(f"Personal column of {around}", pii)
-    if st.button("Trace it downstream"):
+    column = st.selectbox(f"Personal column of {around}", pii, key="pii_column")
+    if st.button("Trace it downstream", key="trace"):
         flows = ui.attempt(data.column_impact, f"{around}.{column}")
         if flows is not None:
             if flows.empty:
                 st.info("Nothing downstream reads this column.")
             else:
+                reached = sorted(set(flows["relation"]))
+                st.caption(
+                    f"Downstream of {around}.{column}: {len(flows)} node(s) in "
+                    f"{len(reached)} relation(s): {', '.join(reached)}."
+                )
                 st.dataframe(flows, hide_index=True, key="pii_flow")
 elif pii is not None:
     st.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
@@ -15,7 +16,12 @@ ui.header(
 )
 
 version = ui.load(data.model_version)
-st.markdown(f"Model in service: `{version}`")
+trained = ui.attempt(data.model_trained_at)
+when = pd.Timestamp(trained) if trained is not None else pd.NaT
+st.markdown(
+    f"Model in service: `{version}`"
+    + (f", trained {when:%Y-%m-%d %H:%M:%S}" if pd.notna(when) else "")
+)
 
 st.subheader("Metrics against the baselines")
 metrics = ui.load(data.model_metrics)
@@ -61,14 +67,16 @@ if players.empty:
     st.info("No prediction has a SHAP explanation yet; run `diamond ml train`.")
 else:
     seasons = sorted(players["target_season"].unique(), reverse=True)
-    season = st.selectbox("Projected season", seasons)
+    season = st.selectbox("Projected season", seasons, key="explained_season")
     in_season = players[players["target_season"] == season]
     labels = {
         row.player_id: f"{row.full_name or row.player_id} "
         f"(predicted OPS {row.predicted_ops:.3f}, {row.split})"
         for row in in_season.itertuples()
     }
-    player = st.selectbox("Player", list(labels), format_func=labels.get)
+    player = st.selectbox(
+        "Player", list(labels), format_func=labels.get, key="explained_player"
+    )
     contributions = ui.load(data.explanation, player, int(season))
     if not contributions.empty:
         # The model learns a correction to Marcel, so a prediction is
@@ -108,6 +116,12 @@ else:
             height=160 + 28 * len(steps),
         )
         st.plotly_chart(waterfall, key="shap_player")
+        predicted = in_season.loc[in_season["player_id"] == player, "predicted_ops"]
+        st.caption(
+            f"Explained: `{player}` in {int(season)}, predicted OPS "
+            f"{float(predicted.iloc[0]):.3f} in ml.ml_predictions, Marcel "
+            f"{marcel:.3f}, {len(contributions)} features."
+        )
         st.caption(
             "The model corrects Marcel's projection: bars are the SHAP values of "
             "the twelve largest contributions, then the rest together."

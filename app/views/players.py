@@ -20,7 +20,7 @@ careers_tab, leaders_tab, teams_tab = st.tabs(
 )
 
 with careers_tab:
-    name = st.text_input("Player name contains", "")
+    name = st.text_input("Player name contains", "", key="player_name")
     careers = ui.attempt(data.batting_careers, name)
     if careers is not None:
         st.subheader("Career batting lines (most hits first)")
@@ -34,12 +34,20 @@ with careers_tab:
                 for row in careers.itertuples()
             }
             player = st.selectbox(
-                "Season by season", list(labels), format_func=labels.get
+                "Season by season", list(labels), format_func=labels.get, key="player"
+            )
+            line = careers[careers["player_id"] == player].iloc[0]
+            ops = data.finite(line["on_base_plus_slugging"])
+            st.caption(
+                f"Career of {labels[player]}, `{player}`: {line['season_count']} "
+                f"seasons, {line['games']} games, {line['hits']} hits, "
+                f"{line['home_runs']} home runs, OPS "
+                f"{'n/a' if ops is None else f'{ops:.3f}'}."
             )
             seasons = ui.attempt(data.batting_seasons, player)
             if seasons is not None and not seasons.empty:
                 st.dataframe(seasons, hide_index=True, key="seasons")
-                ops = px.line(
+                rates = px.line(
                     seasons,
                     x="season",
                     y=["on_base_plus_slugging", "batting_average"],
@@ -47,7 +55,7 @@ with careers_tab:
                     labels={"value": "rate", "variable": "statistic"},
                     title=f"{labels[player]}: OPS and batting average",
                 )
-                st.plotly_chart(ops)
+                st.plotly_chart(rates, key="player_chart")
 
 with leaders_tab:
     categories = ui.attempt(data.leader_categories)

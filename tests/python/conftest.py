@@ -694,3 +694,22 @@ def duckdb_built(
     copy = Path(scratch["DBT_TARGET_PATH"]).with_name("target-duckdb")
     assert (copy / "manifest.json").is_file(), copy
     return {**scratch, "DBT_TARGET_PATH": str(copy)}
+
+
+@pytest.fixture(scope="session")
+def postgres_built(
+    scratch: dict[str, str], postgres_run: subprocess.CompletedProcess
+) -> dict[str, str]:
+    """The scratch environment aimed at the Postgres run's artifacts.
+
+    They are copied to `target-postgres` at once, so that suites which later
+    run dbt against the shared folder cannot change what these suites read.
+    """
+    assert postgres_run.returncode == 0, (
+        postgres_run.stdout[-4000:] + postgres_run.stderr[-4000:]
+    )
+    shared = Path(scratch["DBT_TARGET_PATH"])
+    copy = shared.with_name("target-postgres")
+    if not copy.exists():
+        shutil.copytree(shared, copy)
+    return {**scratch, "DBT_TARGET_PATH": str(copy), "DIAMOND_TARGET": "postgres"}
