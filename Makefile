@@ -42,6 +42,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_pii.py
 	$(BIN)/python bench/bench_ml.py
 	$(BIN)/python bench/bench_drift.py

@@ -92,12 +92,14 @@ def cmd_rag_index(args: argparse.Namespace) -> int:
         details={
             "rebuilt": index.rebuilt,
             "chunks": len(index.chunks),
+            "embedded": index.embedded,
             "version": index.version,
         },
     )
     if index.rebuilt:
         _say(
-            f"built the assistant index: {len(index.chunks)} chunks in "
+            f"built the assistant index: {len(index.chunks)} chunks "
+            f"({index.embedded} embedded, the rest unchanged) in "
             f"{index.build_seconds:.1f} s -> {index.path}"
         )
     else:

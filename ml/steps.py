@@ -8,15 +8,38 @@ both paths produce the same relations from the same code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ml import card, evaluate, explain, fairness
 from ml.data import model_frame, to_pandas
 from ml.settings import Settings
 from ml.train import current_version, fit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_thread(step: F) -> F:
+    """Run ``step`` with OpenMP and BLAS on one thread.
+
+    The steps run inside ``dbt build`` beside other models and DuckDB's own
+    threads. There, the gradient-boosting fit and the thousands of small
+    predictions of LIME and SHAP, each spread over every core, spend their
+    time waiting on one another: on this project's two-core machine the
+    fit took ten times longer than on one thread.
+    """
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with threadpool_limits(limits=1):
+            return step(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 #: Relations of a training run, in the order they are built.
 RELATIONS = (
@@ -31,6 +54,7 @@ RELATIONS = (
 )
 
 
+@one_thread
 def training_runs(
     features: Any,
     marcel: Any,
@@ -70,6 +94,7 @@ def existing_relation(session: Any, relation: Any) -> pd.DataFrame | None:
     return to_pandas(session.sql(f"select * from {relation}"))
 
 
+@one_thread
 def predictions(features: Any, marcel: Any, registry: Any) -> pd.DataFrame:
     entry = current_version(to_pandas(registry))
     return evaluate.predictions(model_frame(features, marcel), entry)
@@ -79,6 +104,7 @@ def metrics(predictions: Any) -> pd.DataFrame:
     return evaluate.metrics(to_pandas(predictions))
 
 
+@one_thread
 def shap_contributions(features: Any, marcel: Any, registry: Any) -> pd.DataFrame:
     entry = current_version(to_pandas(registry))
     frame = model_frame(features, marcel)
@@ -90,6 +116,7 @@ def feature_importance(contributions: Any) -> pd.DataFrame:
     return explain.importance(to_pandas(contributions))
 
 
+@one_thread
 def lime_explanations(
     features: Any, marcel: Any, registry: Any, settings: Settings
 ) -> pd.DataFrame:
@@ -97,6 +124,7 @@ def lime_explanations(
     return explain.lime_explanations(model_frame(features, marcel), entry, settings)
 
 
+@one_thread
 def fairness_audit(predictions: Any, features: Any, settings: Settings) -> pd.DataFrame:
     return fairness.audit(to_pandas(predictions), to_pandas(features), settings)
 
@@ -124,6 +152,7 @@ def model_cards(
     return pd.concat([kept.reindex(columns=new.columns), new], ignore_index=True)
 
 
+@one_thread
 def run_all(
     features: pd.DataFrame,
     marcel: pd.DataFrame,

@@ -141,6 +141,8 @@ class Index:
     path: Path
     rebuilt: bool = False
     build_seconds: float | None = None
+    #: Chunks embedded by this build; the others kept their stored vectors.
+    embedded: int = 0
     chunk_tokens: list[list[str]] = field(default_factory=list)
     bm25: Any = None
     idf: dict[str, float] = field(default_factory=dict)
@@ -255,7 +257,10 @@ def _previous_vectors(folder: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _vectors(chunks: Sequence[Chunk], known: dict[str, np.ndarray]) -> np.ndarray:
+def _vectors(
+    chunks: Sequence[Chunk], known: dict[str, np.ndarray]
+) -> tuple[np.ndarray, int]:
+    """The chunks' vectors, and how many of them had to be embedded."""
     keys = [_text_key(c.embedding_text()) for c in chunks]
     missing = [i for i, key in enumerate(keys) if key not in known]
     fresh = embed([chunks[i].embedding_text() for i in missing]) if missing else None
@@ -268,7 +273,7 @@ def _vectors(chunks: Sequence[Chunk], known: dict[str, np.ndarray]) -> np.ndarra
             vectors[row] = known[key]
     if fresh is not None:
         vectors[missing] = fresh
-    return vectors
+    return vectors, len(missing)
 
 
 def build_index(
@@ -303,7 +308,7 @@ def build_index(
         except RagError as exc:
             log.warning("rebuilding the assistant index: %s", exc)
     started = time.perf_counter()
-    vectors = _vectors(chunks, _previous_vectors(folder))
+    vectors, embedded = _vectors(chunks, _previous_vectors(folder))
     dense = faiss.IndexFlatIP(vectors.shape[1])
     dense.add(vectors)
     seconds = time.perf_counter() - started
@@ -325,6 +330,7 @@ def build_index(
         path=folder,
         rebuilt=True,
         build_seconds=seconds,
+        embedded=embedded,
     )
 
 

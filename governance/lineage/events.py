@@ -1476,62 +1476,86 @@ def build_ingest_events(
     and column lineage back to the release's CSV columns. An ``unchanged``
     attempt wrote nothing, so it has no outputs.
     """
-    parent = resolve_parent_run_id(parent_run_id)
     if record.target not in WAREHOUSE_TYPES:
         msg = f"ingest target {record.target!r} is not one of {', '.join(TARGETS)}"
         raise LineageError(msg)
-    run_id = _stable_run_id(record.started_at, "ingest", record.load_id)
+    source = _source_input(record)
+    failed = record.status == "failed"
+    return job_run_events(
+        job_name=INGEST_JOB,
+        job_type="INGEST",
+        description=(
+            "Validates a Lahman release and replaces the raw tables "
+            f"of the {record.target} warehouse with it, all or nothing."
+        ),
+        run_id=_stable_run_id(record.started_at, "ingest", record.load_id),
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        inputs=[source],
+        outputs=(
+            _raw_outputs(record, DatasetRef(source.namespace, source.name))
+            if record.status == "loaded"
+            else []
+        ),
+        error=(record.error or "ingest failed") if failed else None,
+        parent_run_id=resolve_parent_run_id(parent_run_id),
+    )
+
+
+def job_run_events(
+    *,
+    job_name: str,
+    job_type: str,
+    description: str,
+    run_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+    inputs: list[InputDataset],
+    outputs: list[OutputDataset],
+    error: str | None,
+    parent_run_id: str | None,
+) -> list[RunEvent]:
+    """START and COMPLETE (or FAIL, when ``error`` is set) of one run of a
+    job diamond runs itself, child of the ``diamond run`` named by
+    ``parent_run_id``."""
     facets: dict[str, Any] = {"processing_engine": diamond_engine_facet()}
-    if parent:
-        facets["parent"] = pipeline_parent_facet(parent)
+    if parent_run_id:
+        facets["parent"] = pipeline_parent_facet(parent_run_id)
     job = Job(
         namespace=job_namespace(),
-        name=INGEST_JOB,
+        name=job_name,
         facets={
             "jobType": job_type_job.JobTypeJobFacet(
                 processingType="BATCH",
                 integration="DIAMOND",
-                jobType="INGEST",
+                jobType=job_type,
                 producer=PRODUCER,
             ),
             "documentation": documentation_job.DocumentationJobFacet(
-                description=(
-                    "Validates a Lahman release and replaces the raw tables "
-                    f"of the {record.target} warehouse with it, all or nothing."
-                ),
-                producer=PRODUCER,
+                description=description, producer=PRODUCER
             ),
         },
     )
-    source = _source_input(record)
-    failed = record.status == "failed"
-    outputs = (
-        _raw_outputs(record, DatasetRef(source.namespace, source.name))
-        if record.status == "loaded"
-        else []
-    )
     end_facets = dict(facets)
-    if failed:
+    if error:
         end_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=record.error or "ingest failed",
-            programmingLanguage="python",
-            producer=PRODUCER,
+            message=error, programmingLanguage="python", producer=PRODUCER
         )
     return [
         _event(
             RunState.START,
-            record.started_at,
+            started_at,
             Run(runId=run_id, facets=facets),
             job,
-            [source],
+            inputs,
             outputs,
         ),
         _event(
-            RunState.FAIL if failed else RunState.COMPLETE,
-            max(record.finished_at, record.started_at),
+            RunState.FAIL if error else RunState.COMPLETE,
+            max(finished_at, started_at),
             Run(runId=run_id, facets=end_facets),
             job,
-            [source],
+            inputs,
             outputs,
         ),
     ]

@@ -16,32 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openlineage.client.event_v2 import (
-    InputDataset,
-    Job,
-    OutputDataset,
-    Run,
-    RunEvent,
-    RunState,
-)
+from openlineage.client.event_v2 import InputDataset, OutputDataset, RunEvent
 from openlineage.client.facet_v2 import (
     dataset_type_dataset,
     dataset_version_dataset,
-    documentation_job,
-    error_message_run,
-    job_type_job,
     schema_dataset,
 )
 
 from governance.lineage.events import (
     PRODUCER,
-    _event,
     _stable_run_id,
-    diamond_engine_facet,
-    pipeline_parent_facet,
+    job_run_events,
     resolve_parent_run_id,
 )
-from governance.lineage.naming import DatasetRef, job_namespace
+from governance.lineage.naming import DatasetRef
 
 
 @dataclass(frozen=True)
@@ -98,26 +86,6 @@ def build_step_events(
 ) -> list[RunEvent]:
     """START and COMPLETE (or FAIL) of one step; the parent defaults to
     ``$DIAMOND_RUN_ID``."""
-    parent = resolve_parent_run_id(parent_run_id)
-    run_id = _stable_run_id(step.started_at, step.job, step.identity)
-    facets: dict[str, Any] = {"processing_engine": diamond_engine_facet()}
-    if parent:
-        facets["parent"] = pipeline_parent_facet(parent)
-    job = Job(
-        namespace=job_namespace(),
-        name=step.job,
-        facets={
-            "jobType": job_type_job.JobTypeJobFacet(
-                processingType="BATCH",
-                integration="DIAMOND",
-                jobType=step.job_type,
-                producer=PRODUCER,
-            ),
-            "documentation": documentation_job.DocumentationJobFacet(
-                description=step.description, producer=PRODUCER
-            ),
-        },
-    )
     inputs = [
         InputDataset(namespace=d.ref.namespace, name=d.ref.name, facets=d.facets())
         for d in step.inputs
@@ -130,26 +98,15 @@ def build_step_events(
             for d in step.outputs
         ]
     )
-    end_facets = dict(facets)
-    if step.error:
-        end_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=step.error, programmingLanguage="python", producer=PRODUCER
-        )
-    return [
-        _event(
-            RunState.START,
-            step.started_at,
-            Run(runId=run_id, facets=facets),
-            job,
-            inputs,
-            outputs,
-        ),
-        _event(
-            RunState.FAIL if step.error else RunState.COMPLETE,
-            max(step.finished_at, step.started_at),
-            Run(runId=run_id, facets=end_facets),
-            job,
-            inputs,
-            outputs,
-        ),
-    ]
+    return job_run_events(
+        job_name=step.job,
+        job_type=step.job_type,
+        description=step.description,
+        run_id=_stable_run_id(step.started_at, step.job, step.identity),
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+        inputs=inputs,
+        outputs=outputs,
+        error=step.error,
+        parent_run_id=resolve_parent_run_id(parent_run_id),
+    )

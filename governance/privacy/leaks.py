@@ -123,9 +123,16 @@ class _Connection:
         with self._cursor() as cur:
             cur.execute(statement, list(params))
 
-    def many(self, statement: str, rows: list[tuple]) -> None:
-        with self._cursor() as cur:
-            cur.executemany(statement, rows)
+    def fill(self, table: str, pairs: list[tuple[str, str]]) -> None:
+        """Insert (value, kind) pairs in one statement: row-by-row
+        ``executemany`` of tens of thousands of needles costs seconds."""
+        values = [value for value, _ in pairs]
+        kinds = [kind for _, kind in pairs]
+        array = f"cast({self.mark} as varchar[])"
+        self.run(
+            f"insert into {table} select unnest({array}), unnest({array})",
+            [values, kinds],
+        )
 
 
 @contextmanager
@@ -221,7 +228,14 @@ def _search(
                 guard=f"length({ref}) >= {_MIN_DIGITS}",
             )
         elif data_type in _INTEGER_TYPES:
-            digits = _hits(f"cast({ref} as varchar)", "_leak_digits")
+            # A number cast to text has no leading zeros, so only one of at
+            # least _MIN_DIGITS digits can equal a needle; the guard spares
+            # the cast and the look-up for the small counts most columns hold.
+            digits = _hits(
+                f"cast({ref} as varchar)",
+                "_leak_digits",
+                guard=f"{ref} >= {10 ** (_MIN_DIGITS - 1)}",
+            )
         elif data_type == "date" and _is_birth_column(column):
             whole = _hits(f"cast({ref} as varchar)", "_leak_births")
         parts += [whole, digits]
@@ -246,7 +260,9 @@ def _matched_kinds(db: _Connection, relation: str, column: str, whole: bool) -> 
         table = "_leak_births" if _is_birth_column(column) else "_leak_needles"
         value = f"cast({ref} as varchar)"
     else:
-        value, table = f"regexp_replace({ref}, '[^0-9]', '', 'g')", "_leak_digits"
+        # Numbers hold digits too: cast them, as the search does.
+        value = f"regexp_replace(cast({ref} as varchar), '[^0-9]', '', 'g')"
+        table = "_leak_digits"
     rows = db.rows(
         f"select distinct n.kind from {relation} as r "
         f"join {table} as n on n.value = {value} order by 1 limit 5"
@@ -275,7 +291,7 @@ def find_leaks(target: str | None = None) -> LeakReport:
             ("_leak_births", births.items()),
         ):
             db.run(f"create temporary table {name} (value varchar, kind varchar)")
-            db.many(f"insert into {name} values ({db.mark}, {db.mark})", list(pairs))
+            db.fill(name, list(pairs))
         schemas = readable_schemas(db)
         relations = _relations(db, schemas)
         leaks: list[Leak] = []

@@ -448,11 +448,26 @@ class _Evidence:
         return entity, self.whole[entity]
 
 
+@lru_cache(maxsize=200_000)
+def _recognised(text: str, kind: str) -> tuple[RecognizerResult, ...]:
+    """Presidio's findings of weight in one value, remembered per process.
+
+    The same values stand in many relations (a player id or a team name in
+    the staging view, the intermediate ones and every mart built on them),
+    and Presidio's answer depends on the value and the entities asked for
+    alone, so each is analysed once per scan rather than once per column.
+    """
+    entities = _ENTITIES_BY_KIND[kind]
+    return tuple(
+        r
+        for r in analyzer().analyze(text, language="en", entities=entities)
+        if r.score >= _MIN_SCORE
+    )
+
+
 def _analyze(texts: Counter[str], kind: str, floor: float) -> _Evidence:
     """Run Presidio over the sample. ``floor`` is the smallest share of
     whole-value matches that could flag the column."""
-    engine = analyzer()
-    entities = _ENTITIES_BY_KIND[kind]
     whole: Counter[str] = Counter()
     prose_entities: Counter[str] = Counter()
     prose_hits = 0
@@ -473,11 +488,7 @@ def _analyze(texts: Counter[str], kind: str, floor: float) -> _Evidence:
         # match saves over half the Presidio calls on them, and no verdict.
         if kind == "numeric" and _digits(text) < _MIN_NUMERIC_DIGITS:
             continue
-        results = [
-            r
-            for r in engine.analyze(text, language="en", entities=entities)
-            if r.score >= _MIN_SCORE
-        ]
+        results = _recognised(text, kind)
         covering = _covering(results, text)
         if covering is not None:
             whole[covering.entity_type] += count

@@ -3,9 +3,9 @@
 A check never assumes a pass: it returns ``missing`` (with the command
 that produces the evidence) when the file or relation it needs is not
 there, ``fail`` when the evidence shows the control did not hold, and
-``pass`` only when the evidence was read and found sound. ``skipped`` is
-for the one optional piece of evidence (the assistant's evaluation, which
-``diamond run`` does not produce); it is listed as such, never as a pass.
+``pass`` only when the evidence was read and found sound. There is no
+optional evidence: every control either passes on what it read or keeps
+the report from passing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from diamond.errors import DiamondError
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("pass", "fail", "missing", "skipped")
+STATUSES = ("pass", "fail", "missing")
 #: Jobs every complete ``diamond run`` emits lineage for.
 LINEAGE_JOBS = (
     "diamond.run",
@@ -199,26 +199,62 @@ def check_ingest(ev: Evidence) -> Outcome:
 # --------------------------------------------------------------------------
 
 
+def _verify_audit(ev: Evidence, path: Path) -> Any:
+    """The log file verified on its own on Athena, which has no mirror, and
+    compared record by record with ``governance.audit_log`` elsewhere."""
+    import duckdb
+    import psycopg2
+
+    from governance.audit import verify, verify_against_table
+    from governance.audit.store import QUALIFIED
+
+    if ev.target == "athena":
+        return verify(path)
+    try:
+        return verify_against_table(path, target=ev.target)
+    except (duckdb.Error, psycopg2.Error) as exc:
+        # The warehouse's own words, as a failure of this control rather
+        # than a crash that would hide every other control.
+        msg = f"{QUALIFIED} cannot be read on {ev.target}: {str(exc).strip()}"
+        raise DiamondError(msg) from exc
+
+
 def check_audit(ev: Evidence) -> Outcome:
-    from governance.audit import default_path, verify
+    from governance.audit import default_path
+    from governance.audit.store import QUALIFIED
 
     path = default_path()
     if not path.is_file():
         return missing(f"no audit log at {path}", "diamond run", str(path))
-    result = verify(path)
+    result = _verify_audit(ev, path)
+    mirrored = ev.target != "athena"
+    mirror = f"{QUALIFIED} on {ev.target}"
+    evidence = [str(path), QUALIFIED] if mirrored else [str(path)]
+    if {p.kind for p in result.problems} == {"mirror-missing"}:
+        return missing(
+            f"the audit log {path} verifies, but {mirror} does not exist",
+            f"diamond audit sync --target {ev.target}",
+            *evidence,
+        )
     if not result.ok:
         first = "; ".join(str(p) for p in result.problems[:3])
+        against = f" against {mirror}" if mirrored else ""
         return failed(
-            f"the audit chain fails verification with {len(result.problems)} "
-            f"problem(s): {first}",
-            "diamond audit verify, then restore the named records "
-            "(incident trigger audit.verify_failure, SEV1)",
-            str(path),
+            f"the audit chain{against} fails verification with "
+            f"{len(result.problems)} problem(s): {first}",
+            f"diamond audit verify --target {ev.target}, then restore the "
+            "named records (incident trigger audit.verify_failure, SEV1)",
+            *evidence,
         )
+    where = (
+        f"every record mirrored unchanged in {mirror}"
+        if mirrored
+        else "athena has no warehouse mirror, so the file alone was verified"
+    )
     return passed(
         f"{result.records} records, chain intact, head seq {result.head_seq} "
-        f"{result.head_hash[:12]}",
-        str(path),
+        f"{result.head_hash[:12]}; {where}",
+        *evidence,
     )
 
 
@@ -552,11 +588,10 @@ def check_assistant_eval(ev: Evidence) -> Outcome:
     report = ev.json("rag/eval.json")
     path = str(ev.path("rag/eval.json"))
     if report is None:
-        return Outcome(
-            "skipped",
-            "no evaluation in this target folder (diamond run does not run it)",
-            [path],
+        return missing(
+            "no assistant evaluation in this target folder",
             "diamond rag eval",
+            path,
         )
     failures = report.get("failures") or []
     metrics = report.get("metrics") or {}

@@ -3,7 +3,8 @@
 Each test gets its own control file, audit log and DuckDB file under
 pytest's temporary folder. The registry is a small ``ml.ml_training_runs``
 table with two versions, so rollback is exercised through the real
-command against a real warehouse without training a model.
+command against a real warehouse without training a model; between two
+really trained versions it is exercised in ``test_rollback.py``.
 """
 
 from __future__ import annotations

@@ -220,10 +220,15 @@ def test_small_numbers_are_not_sent_to_presidio(monkeypatch):
             return engine.analyze(text, **kwargs)
 
     monkeypatch.setattr(scan, "analyzer", Counting)
+    # Values analysed earlier in the session would be answered from memory.
+    scan._recognised.cache_clear()
     frame = pd.DataFrame({"hr": [i % 70 for i in range(200)], "zip": [2134] * 200})
     assert scan.scan_frame("t", frame) == []
     assert seen == []
     scan.scan_frame("t", pd.DataFrame({"zip": [12134] * 5}))
+    assert seen == ["12134"]
+    # A value seen before, in any column, is not analysed again.
+    scan.scan_frame("t", pd.DataFrame({"other_zip": [12134] * 5}))
     assert seen == ["12134"]
 
 

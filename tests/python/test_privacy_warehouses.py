@@ -197,8 +197,11 @@ def test_leak_check_finds_a_planted_leak(built, tmp_path, monkeypatch) -> None:
     with duckdb.connect(str(copy)) as con:
         con.execute(
             "create table marts.contact_sheet as select fan_id as ref, "
-            "replace(national_id, '-', ' ') as tax_ref, email "
-            "from raw.fan_accounts limit 3"
+            "replace(national_id, '-', ' ') as tax_ref, email, "
+            # The identifier's digits kept as a number, beside a small count.
+            "cast(regexp_replace(national_id, '[^0-9]', '', 'g') as bigint) "
+            "as tax_number, 7 as visits "
+            "from raw.fan_accounts where national_id not like '0%' limit 3"
         )
     for name, value in built.items():
         monkeypatch.setenv(name, value)
@@ -208,7 +211,9 @@ def test_leak_check_finds_a_planted_leak(built, tmp_path, monkeypatch) -> None:
     assert set(found) == {
         ('"marts"."contact_sheet"', "tax_ref"),
         ('"marts"."contact_sheet"', "email"),
+        ('"marts"."contact_sheet"', "tax_number"),
     }
+    assert found[('"marts"."contact_sheet"', "tax_number")].hits == 3
     assert found[('"marts"."contact_sheet"', "email")].hits == 3
     assert "national_id" in found[('"marts"."contact_sheet"', "tax_ref")].kind
 

@@ -36,6 +36,31 @@ def test_run_builds_every_model_on_duckdb(duckdb_run) -> None:
     assert re.search(r"step 2/\d+: dbt build", duckdb_run.stderr)
 
 
+def test_run_parses_and_embeds_ahead_of_the_steps_needing_it(duckdb_run) -> None:
+    assert duckdb_run.returncode == 0, _tail(duckdb_run)
+    output = duckdb_run.stdout + duckdb_run.stderr
+    # The build reads the parse made beside the ingest rather than its own.
+    assert "Found " in output
+    assert "Unable to do partial parsing" not in output
+    built = re.search(r"assistant index: (\d+) chunks \((\d+) embedded", output)
+    assert built, _tail(duckdb_run)
+    chunks, embedded = (int(n) for n in built.groups())
+    # Embedded during the build; left are the model cards the build wrote.
+    assert 0 < embedded < chunks / 10
+
+
+def test_run_leaves_its_own_last_record_in_the_mirror(duckdb_run, scratch) -> None:
+    assert duckdb_run.returncode == 0, _tail(duckdb_run)
+    run_id = re.search(r"run id ([0-9a-f-]{36})", duckdb_run.stderr).group(1)
+    with duckdb.connect(scratch["DIAMOND_DUCKDB_PATH"], read_only=True) as con:
+        actions = con.execute(
+            "select action from governance.audit_log where run_id = ? order by seq",
+            [run_id],
+        ).fetchall()
+    assert actions[0] == ("pipeline.start",)
+    assert actions[-1] == ("pipeline.complete",)
+
+
 def test_run_builds_every_model_on_postgres(postgres_run) -> None:
     assert postgres_run.returncode == 0, _tail(postgres_run)
 
