@@ -21,13 +21,17 @@ import http.server
 import ipaddress
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -713,3 +717,74 @@ def postgres_built(
     if not copy.exists():
         shutil.copytree(shared, copy)
     return {**scratch, "DBT_TARGET_PATH": str(copy), "DIAMOND_TARGET": "postgres"}
+
+
+# --------------------------------------------------------------------------
+# Servers the browser and HTTP suites start: the dashboard, dbt docs
+# --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, server: subprocess.Popen, seconds: float) -> None:
+    """Wait until ``url`` answers 200, failing early if the server died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output = server.stdout.read() if server.stdout else ""
+            pytest.fail(f"the server exited with {server.returncode}:\n{output}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"{url} did not answer within {seconds:.0f}s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, ready: str, seconds: float
+) -> Iterator[str]:
+    """Run a server the way a user starts it and yield its base URL once
+    ``ready`` (a path on it) answers; stop it on the way out."""
+    server = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}{ready}", server, seconds)
+        yield base
+    finally:
+        stop_server(server)
+
+
+@contextmanager
+def serve_docs(env: dict[str, str]) -> Iterator[str]:
+    """`diamond docs --serve` on a free loopback port; yields the site's base
+    URL once the catalog is served."""
+    port = free_port()
+    command = [
+        *(str(BIN / "diamond"), "docs", "--target", "duckdb"),
+        *("--serve", "--port", str(port)),
+    ]
+    with serving(command, env, port, "/catalog.json", 240) as base:
+        yield base

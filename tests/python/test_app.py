@@ -27,11 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,14 @@ from typing import Any
 import duckdb
 import psycopg2
 import pytest
-from conftest import BIN, ROOT, run_diamond
+from conftest import (
+    BIN,
+    ROOT,
+    free_port,
+    run_diamond,
+    serve_docs,
+    serving,
+)
 from playwright.sync_api import expect
 
 #: (address, title shown as the page's h1, text of its key element, Plotly
@@ -81,66 +84,15 @@ CHARTS = (
 CORE_CHARTS = CHARTS[:6]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, server: subprocess.Popen, seconds: float) -> None:
-    """Wait until ``url`` answers 200, failing early if the server died."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            output = server.stdout.read() if server.stdout else ""
-            pytest.fail(f"the server exited with {server.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"{url} did not answer within {seconds:.0f}s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
-
-
 def _serve_app(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app" / "Home.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", server, 60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(server)
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "Home.py")),
+        *("--server.port", str(port), "--server.address", "127.0.0.1"),
+        *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
+    ]
+    with serving(command, env, port, "/_stcore/health", 60) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -177,11 +129,15 @@ def browser():
             launched.close()
 
 
-@pytest.fixture(scope="module")
-def app_env(duckdb_built: dict[str, str]) -> dict[str, str]:
-    env = {**duckdb_built, "DIAMOND_TARGET": "duckdb"}
+def _app_env(built: dict[str, str], target: str) -> dict[str, str]:
+    env = {**built, "DIAMOND_TARGET": target}
     env.pop("DIAMOND_RUN_ID", None)
     return env
+
+
+@pytest.fixture(scope="module")
+def app_env(duckdb_built: dict[str, str]) -> dict[str, str]:
+    return _app_env(duckdb_built, "duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +148,7 @@ def app_url(app_env: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def postgres_env(postgres_built: dict[str, str]) -> dict[str, str]:
-    env = {**postgres_built, "DIAMOND_TARGET": "postgres"}
-    env.pop("DIAMOND_RUN_ID", None)
-    return env
+    return _app_env(postgres_built, "postgres")
 
 
 @pytest.fixture(scope="module")
@@ -653,27 +607,17 @@ def test_pages_explain_missing_data(tmp_path, browser, artifacts) -> None:
 
 
 def test_diamond_app_command_serves_the_dashboard(app_env, browser) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(BIN / "diamond"), "app", "--port", str(port), "--target", "duckdb"],
-        cwd=ROOT,
-        env=app_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", server, 60)
+    port = free_port()
+    command = [str(BIN / "diamond"), "app", "--port", str(port), "--target", "duckdb"]
+    # `diamond app` becomes the server, so stopping it stops Streamlit.
+    with serving(command, app_env, port, "/_stcore/health", 60) as url:
         context = browser.new_context()
         page = context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-        _open(page, f"http://127.0.0.1:{port}/league", "League trends")
+        _open(page, f"{url}/league", "League trends")
         _drawn(page)
         assert not page.query_selector_all(EXCEPTION)
         context.close()
-    finally:
-        # `diamond app` becomes the server, so stopping it stops Streamlit.
-        _stop(server)
 
 
 def _chart_data(env: dict[str, str]) -> set[str]:
@@ -758,33 +702,13 @@ def test_docs_site_renders_in_browser(
         ignore=shutil.ignore_patterns("rag", "charts", "lineage"),
     )
     env = {**scratch, "DBT_TARGET_PATH": str(docs_target)}
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "diamond"),
-            "docs",
-            "--target",
-            "duckdb",
-            "--serve",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/catalog.json", server, 240)
+    with serve_docs(env) as site:
         context = browser.new_context(viewport={"width": 1400, "height": 1200})
         page = context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.goto(f"http://127.0.0.1:{port}/#!/model/model.diamond.dim_players")
+        page.goto(f"{site}/#!/model/model.diamond.dim_players")
         page.locator(".model-title, h1", has_text="dim_players").first.wait_for()
         page.get_by_text("birth_country").first.wait_for()
         page.screenshot(path=str(artifacts / "dbt-docs-dim_players.png"))
         assert "dbt" in page.title().lower()
         context.close()
-    finally:
-        _stop(server)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import duckdb
 import psycopg2
-from conftest import BIN, ROOT, run_diamond
+from conftest import run_diamond, serve_docs
 
 MART_SCHEMA = "marts"
 #: The model's relations: SQL features and baselines, and on Postgres the
@@ -211,12 +209,6 @@ def test_every_model_has_a_tested_primary_key(scratch, postgres_run) -> None:
     assert not untested, f"models without a tested primary key: {untested}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_docs_generate_and_serve(scratch, duckdb_run) -> None:
     assert duckdb_run.returncode == 0
     docs_target = Path(scratch["DBT_TARGET_PATH"]).with_name("docs")
@@ -226,40 +218,13 @@ def test_docs_generate_and_serve(scratch, duckdb_run) -> None:
     docs = Path(env["DBT_TARGET_PATH"])
     catalog = json.loads((docs / "catalog.json").read_text())
     assert any(k.startswith("model.diamond.fct_") for k in catalog["nodes"])
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "diamond"),
-            "docs",
-            "--target",
-            "duckdb",
-            "--serve",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        page = None
-        while time.monotonic() < deadline and page is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as reply:
-                    page = reply.read().decode()
-            except OSError:
-                time.sleep(0.5)
-        assert page is not None, "dbt docs serve never answered"
+    with serve_docs(env) as site:
+        with urllib.request.urlopen(f"{site}/") as reply:
+            page = reply.read().decode()
         assert "dbt" in page.lower()
-        url = f"http://127.0.0.1:{port}/manifest.json"
-        with urllib.request.urlopen(url) as reply:
+        with urllib.request.urlopen(f"{site}/manifest.json") as reply:
             served = json.loads(reply.read())
         assert "model.diamond.dim_players" in served["nodes"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_second_run_leaves_raw_data_unchanged(scratch, duckdb_run) -> None:
