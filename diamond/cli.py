@@ -30,13 +30,28 @@ def _say(message: str) -> None:
     print(f"[diamond] {message}", file=sys.stderr, flush=True)
 
 
-def _add_target(parser: argparse.ArgumentParser) -> None:
+def _add_target(parser: argparse.ArgumentParser, verb: str = "use") -> None:
     parser.add_argument(
         "--target",
         choices=TARGETS,
         default=None,
-        help="warehouse to use (default: $DIAMOND_TARGET, else duckdb)",
+        help=f"warehouse to {verb} (default: $DIAMOND_TARGET, else duckdb)",
     )
+
+
+def _add_group(
+    sub: argparse._SubParsersAction,
+    name: str,
+    *,
+    dest: str,
+    help: str,
+    description: str | None = None,
+    metavar: str = "ACTION",
+) -> argparse._SubParsersAction:
+    """A command whose own subcommands do the work (``diamond audit verify``),
+    which is useless without one: argparse then says which it takes."""
+    group = sub.add_parser(name, help=help, description=description)
+    return group.add_subparsers(dest=dest, required=True, metavar=metavar)
 
 
 def _add_source(parser: argparse.ArgumentParser) -> None:
@@ -644,16 +659,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=10, help="rows to show")
     status.set_defaults(func=cmd_status)
 
-    lineage = sub.add_parser(
+    lineage_sub = _add_group(
+        sub,
         "lineage",
         help="OpenLineage events, impact analysis and the lineage graph",
         description="Lineage from the dbt artifacts and the steps around "
         "dbt, in the OpenLineage standard. Events go to "
         "target/lineage/events.jsonl unless openlineage.yml or "
         "OPENLINEAGE__ variables name another transport (console, HTTP).",
-    )
-    lineage_sub = lineage.add_subparsers(
-        dest="lineage_command", required=True, metavar="ACTION"
+        dest="lineage_command",
     )
     emit = lineage_sub.add_parser(
         "emit", help="emit the events of the last dbt invocation"
@@ -689,15 +703,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.set_defaults(func=cmd_lineage_replay)
 
-    pii = sub.add_parser(
+    pii_sub = _add_group(
+        sub,
         "pii",
         help="find personal data in the warehouse",
         description="Classify warehouse columns as personal data (names, "
         "emails, phones, SSNs, card numbers, IPs, birth dates, ZIP codes, "
         "medical record numbers, free text holding any of them) from their "
         "names and sampled values, with Microsoft Presidio's recognizers.",
+        dest="pii_command",
     )
-    pii_sub = pii.add_subparsers(dest="pii_command", required=True, metavar="ACTION")
     scan = pii_sub.add_parser(
         "scan",
         help="classify every column; write governance.pii_classification "
@@ -721,15 +736,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.set_defaults(func=cmd_pii_scan)
 
-    privacy = sub.add_parser(
+    privacy_sub = _add_group(
+        sub,
         "privacy",
         help="policy check, leak check, erasure, Lake Formation policy",
         description="Privacy as code: the column meta in the dbt YAML decides "
         "what is personal and how it is masked; these commands check, "
         "enforce and export that policy.",
-    )
-    privacy_sub = privacy.add_subparsers(
-        dest="privacy_command", required=True, metavar="ACTION"
+        dest="privacy_command",
     )
     check = privacy_sub.add_parser(
         "check",
@@ -786,15 +800,14 @@ def build_parser() -> argparse.ArgumentParser:
     lake.add_argument("--apply", action="store_true", help="apply it to Lake Formation")
     lake.set_defaults(func=cmd_privacy_lakeformation)
 
-    audit = sub.add_parser(
+    audit_sub = _add_group(
+        sub,
         "audit",
         help="the tamper-evident audit log: verify, show, sync",
         description="Every governed action (ingest, scans, masking applied, "
         "grants, erasures, runs) is a record in a hash-chained log file, "
         "mirrored into governance.audit_log.",
-    )
-    audit_sub = audit.add_subparsers(
-        dest="audit_command", required=True, metavar="ACTION"
+        dest="audit_command",
     )
     verify_parser = audit_sub.add_parser(
         "verify",
@@ -820,13 +833,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync_parser.add_argument("--log", type=Path, help="log file (default: ours)")
     sync_parser.set_defaults(func=cmd_audit_sync)
 
-    ml = sub.add_parser(
+    ml_sub = _add_group(
+        sub,
         "ml",
         help="the next-season model: train it, show the model in service",
         description="Train the next-season OPS model (dbt Python models on "
         "duckdb and athena; the same code run by diamond on postgres).",
+        dest="ml_command",
+        metavar="COMMAND",
     )
-    ml_sub = ml.add_subparsers(dest="ml_command", required=True, metavar="COMMAND")
     ml_train = ml_sub.add_parser(
         "train", help="train, explain, audit and write the model card"
     )

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from diamond.cli import _say
+from diamond.cli import _add_target, _say
 from diamond.errors import DiamondError
-from diamond.settings import TARGETS, check_target, project_dir
+from diamond.settings import check_target, project_dir
 
 DEFAULT_PORT = 8501
 
@@ -109,12 +109,7 @@ def add_app_commands(sub: argparse._SubParsersAction) -> None:
         "drift, lineage, privacy, audit and the assistant; or, with --charts, "
         "write its main charts as PNG files to <target folder>/charts/.",
     )
-    app.add_argument(
-        "--target",
-        choices=TARGETS,
-        default=None,
-        help="warehouse to read (default: $DIAMOND_TARGET, else duckdb)",
-    )
+    _add_target(app, "read")
     app.add_argument(
         "--port",
         type=int,

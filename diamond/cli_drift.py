@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from diamond.cli import _add_target, _say
+from diamond.cli import _add_group, _add_target, _say
 from diamond.errors import ConfigError
 
 #: Exit status when an alert reaches the ``--fail-on`` severity, apart from
@@ -112,7 +112,8 @@ def _severity(text: str) -> str:
 
 def add_drift_commands(sub: Any) -> None:
     """Add ``diamond drift check|monitors|resend`` to the subcommands."""
-    drift = sub.add_parser(
+    drift_sub = _add_group(
+        sub,
         "drift",
         help="drift and health checks of the monitored marts, with alerts",
         description="Compare each monitored relation's current window with "
@@ -120,9 +121,7 @@ def add_drift_commands(sub: Any) -> None:
         "Jensen-Shannon), check row counts, null rates and schemas against "
         "earlier builds, keep the results in governance.drift_history and "
         "raise alerts graded by governance/runbooks/incident-response.md.",
-    )
-    drift_sub = drift.add_subparsers(
-        dest="drift_command", required=True, metavar="ACTION"
+        dest="drift_command",
     )
     check = drift_sub.add_parser(
         "check",

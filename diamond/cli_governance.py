@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from diamond.cli import _add_target, _say
+from diamond.cli import _add_group, _add_target, _say
 from diamond.errors import DiamondError
 
 if TYPE_CHECKING:
@@ -22,10 +22,8 @@ REGISTRY = "ml.ml_training_runs"
 
 def read_registry(target: str) -> pd.DataFrame:
     """The model registry ``ml.ml_training_runs`` of ``target``, read-only."""
-    import pandas as pd
-
     from diamond.settings import check_target
-    from diamond.warehouse import connect
+    from diamond.warehouse import frame
 
     target = check_target(target)
     if target == "athena":
@@ -34,15 +32,8 @@ def read_registry(target: str) -> pd.DataFrame:
             "roll back on duckdb or postgres (--target)"
         )
         raise DiamondError(msg)
-    query = f"select * from {REGISTRY}"
     try:
-        with connect(target) as con:
-            if target == "duckdb":
-                return con.execute(query).df()
-            with con.cursor() as cur:
-                cur.execute(query)
-                columns = [d.name for d in cur.description]
-                return pd.DataFrame(cur.fetchall(), columns=columns)
+        return frame(target, f"select * from {REGISTRY}")
     except DiamondError:
         raise
     except Exception as exc:
@@ -173,14 +164,14 @@ def cmd_governance_report(args: argparse.Namespace) -> int:
 
 def add_governance_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``diamond governance ...`` on the top-level subparsers."""
-    governance = sub.add_parser(
+    gov_sub = _add_group(
+        sub,
         "governance",
         help="kill switches, the controls' status, the compliance evidence",
         description="Controls over the model and the assistant, and the "
         "evidence bundle that shows each governance control working.",
-    )
-    gov_sub = governance.add_subparsers(
-        dest="governance_command", required=True, metavar="COMMAND"
+        dest="governance_command",
+        metavar="COMMAND",
     )
     switch = gov_sub.add_parser(
         "kill-switch",

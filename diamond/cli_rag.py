@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from diamond.cli import _audit, _say
+from diamond.cli import _add_group, _audit, _say
 
 
 def _add_target_dir(parser: argparse.ArgumentParser) -> None:
@@ -227,8 +227,13 @@ def add_rag_commands(sub: argparse._SubParsersAction) -> None:
     _add_target_dir(ask)
     ask.set_defaults(func=cmd_ask)
 
-    rag = sub.add_parser("rag", help="the assistant's index, traces and evaluation")
-    rag_sub = rag.add_subparsers(dest="rag_command", required=True, metavar="STEP")
+    rag_sub = _add_group(
+        sub,
+        "rag",
+        help="the assistant's index, traces and evaluation",
+        dest="rag_command",
+        metavar="STEP",
+    )
     index = rag_sub.add_parser(
         "index",
         help="build the search index (only when the corpus changed)",

@@ -1,6 +1,7 @@
 """Read-only SQL access to the DuckDB and Postgres warehouses.
 
-Used by ``diamond status``, the benchmarks and the cross-warehouse tests.
+Used by ``diamond status``, the governance report and rollback, the
+benchmarks and the cross-warehouse tests.
 Athena is not queried from here: it needs AWS, which is not assumed.
 """
 
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diamond.errors import DiamondError
 from diamond.settings import RAW_SCHEMA, PostgresSettings, check_target, duckdb_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -62,6 +66,24 @@ def query(target: str | None, sql: str, params: tuple = ()) -> list[tuple[Any, .
         with con.cursor() as cur:
             cur.execute(sql.replace("?", "%s"), params)
             return list(cur.fetchall())
+
+
+def frame(target: str | None, sql: str) -> pd.DataFrame:
+    """Run one read-only statement and return its rows as a frame.
+
+    Errors from the warehouse (a missing relation, say) pass through as
+    they are, for the caller to word in its own terms.
+    """
+    import pandas as pd
+
+    target = check_target(target)
+    with connect(target) as con:
+        if target == "duckdb":
+            return con.execute(sql).df()
+        with con.cursor() as cur:
+            cur.execute(sql)
+            columns = [d.name for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
 def load_history(target: str | None, limit: int = 10) -> list[tuple[Any, ...]]:

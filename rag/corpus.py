@@ -470,8 +470,26 @@ def _node_chunks(
     return chunks
 
 
-def _exposure_chunk(node: dict[str, Any], context: CorpusContext) -> list[Chunk]:
+def _resource_chunks(
+    node: dict[str, Any], context: CorpusContext, resource: str, text: str
+) -> list[Chunk]:
+    """The chunk of a macro or an exposure, titled and linked as the dbt
+    docs site names that kind of resource."""
     uid = node["unique_id"]
+    return _section_chunks(
+        source=node.get("original_file_path") or uid,
+        title=f"dbt {resource} {node['name']}",
+        section=f"{node['name']} {resource}",
+        kind=f"dbt_{resource}",
+        text=text,
+        used=set(),
+        slug=slugify(node["name"]),
+        link=f"{context.docs_url}/#!/{resource}/{uid}",
+        meta={"unique_id": uid, "resource_type": resource},
+    )
+
+
+def _exposure_chunk(node: dict[str, Any], context: CorpusContext) -> list[Chunk]:
     owner = node.get("owner") or {}
     depends = [
         d.rsplit(".", 1)[-1] for d in node.get("depends_on", {}).get("nodes", [])
@@ -484,21 +502,10 @@ def _exposure_chunk(node: dict[str, Any], context: CorpusContext) -> list[Chunk]
         facts.append(f"Owner: {owner.get('name') or ''} {owner.get('email') or ''}.")
     if depends:
         facts.append(f"It depends on {', '.join(sorted(depends))}.")
-    return _section_chunks(
-        source=node.get("original_file_path") or uid,
-        title=f"dbt exposure {node['name']}",
-        section=f"{node['name']} exposure",
-        kind="dbt_exposure",
-        text=" ".join(facts),
-        used=set(),
-        slug=slugify(node["name"]),
-        link=f"{context.docs_url}/#!/exposure/{uid}",
-        meta={"unique_id": uid, "resource_type": "exposure"},
-    )
+    return _resource_chunks(node, context, "exposure", " ".join(facts))
 
 
 def _macro_chunk(node: dict[str, Any], context: CorpusContext) -> list[Chunk]:
-    uid = node["unique_id"]
     facts = [
         f"Macro {node['name']} ({node.get('original_file_path')}): "
         + _one_line(node.get("description"))
@@ -508,17 +515,7 @@ def _macro_chunk(node: dict[str, Any], context: CorpusContext) -> list[Chunk]:
         facts.append(
             f"- argument `{argument['name']}`" + (f": {described}" if described else "")
         )
-    return _section_chunks(
-        source=node.get("original_file_path") or uid,
-        title=f"dbt macro {node['name']}",
-        section=f"{node['name']} macro",
-        kind="dbt_macro",
-        text="\n".join(facts),
-        used=set(),
-        slug=slugify(node["name"]),
-        link=f"{context.docs_url}/#!/macro/{uid}",
-        meta={"unique_id": uid, "resource_type": "macro"},
-    )
+    return _resource_chunks(node, context, "macro", "\n".join(facts))
 
 
 def manifest_chunks(manifest: dict[str, Any], context: CorpusContext) -> list[Chunk]:

@@ -98,19 +98,12 @@ class Evidence:
 
 
 def _read_relation(target: str, relation: str) -> pd.DataFrame | str:
-    from diamond.warehouse import connect
+    from diamond.warehouse import frame
 
     if target == "athena":
         return "the report reads relations on duckdb or postgres only"
-    query = f"select * from {relation}"
     try:
-        with connect(target) as con:
-            if target == "duckdb":
-                return con.execute(query).df()
-            with con.cursor() as cur:
-                cur.execute(query)
-                columns = [d.name for d in cur.description]
-                return pd.DataFrame(cur.fetchall(), columns=columns)
+        return frame(target, f"select * from {relation}")
     except Exception as exc:
         # Any failure to read is reported as missing evidence, with the
         # warehouse's own words, never as a pass.
@@ -461,23 +454,32 @@ def check_registry(ev: Evidence) -> Outcome:
     )
 
 
+def _of_current(
+    ev: Evidence, relation: str, what: str
+) -> tuple[pd.Series, pd.DataFrame] | Outcome:
+    """The model in service and its rows of ``relation``, or the missing
+    evidence (naming ``what``) when either cannot be found."""
+    retrain = f"diamond ml train --target {ev.target}"
+    entry, problem = _current(ev)
+    if entry is None:
+        return missing(problem, retrain)
+    frame = ev.frame(relation)
+    if isinstance(frame, str):
+        return missing(frame, retrain)
+    rows = frame[frame["model_version"] == entry["model_version"]]
+    if rows.empty:
+        return missing(f"no {what} for {entry['model_version']}", retrain, relation)
+    return entry, rows
+
+
 def check_model_card(ev: Evidence) -> Outcome:
     from ml.train import file_sha256
 
-    entry, problem = _current(ev)
-    if entry is None:
-        return missing(problem, f"diamond ml train --target {ev.target}")
-    cards = ev.frame("ml.ml_model_cards")
-    if isinstance(cards, str):
-        return missing(cards, f"diamond ml train --target {ev.target}")
-    card = cards[cards["model_version"] == entry["model_version"]]
-    if card.empty:
-        return missing(
-            f"no model card for {entry['model_version']}",
-            f"diamond ml train --target {ev.target}",
-            "ml.ml_model_cards",
-        )
-    row = card.iloc[-1]
+    found = _of_current(ev, "ml.ml_model_cards", "model card")
+    if isinstance(found, Outcome):
+        return found
+    entry, cards = found
+    row = cards.iloc[-1]
     path = Path(row["markdown_path"])
     if not path.is_file() or file_sha256(path) != row["markdown_sha256"]:
         return failed(
@@ -489,16 +491,11 @@ def check_model_card(ev: Evidence) -> Outcome:
 
 
 def check_performance(ev: Evidence) -> Outcome:
-    entry, problem = _current(ev)
-    if entry is None:
-        return missing(problem, f"diamond ml train --target {ev.target}")
-    metrics = ev.frame("ml.ml_metrics")
-    if isinstance(metrics, str):
-        return missing(metrics, f"diamond ml train --target {ev.target}")
-    test = metrics[
-        (metrics["model_version"] == entry["model_version"])
-        & (metrics["split"] == "test")
-    ].set_index("predictor")["mae"]
+    found = _of_current(ev, "ml.ml_metrics", "metrics")
+    if isinstance(found, Outcome):
+        return found
+    entry, metrics = found
+    test = metrics[metrics["split"] == "test"].set_index("predictor")["mae"]
     if "model" not in test or "marcel" not in test:
         return missing(
             f"no test-split metrics for {entry['model_version']}",
@@ -517,19 +514,10 @@ def check_performance(ev: Evidence) -> Outcome:
 
 
 def check_fairness(ev: Evidence) -> Outcome:
-    entry, problem = _current(ev)
-    if entry is None:
-        return missing(problem, f"diamond ml train --target {ev.target}")
-    audit = ev.frame("ml.ml_fairness")
-    if isinstance(audit, str):
-        return missing(audit, f"diamond ml train --target {ev.target}")
-    rows = audit[audit["model_version"] == entry["model_version"]]
-    if rows.empty:
-        return missing(
-            f"no fairness audit for {entry['model_version']}",
-            f"diamond ml train --target {ev.target}",
-            "ml.ml_fairness",
-        )
+    found = _of_current(ev, "ml.ml_fairness", "fairness audit")
+    if isinstance(found, Outcome):
+        return found
+    _, rows = found
     flagged = rows[rows["is_flagged"].astype(bool)]
     attributes = sorted(rows["attribute"].unique())
     if not flagged.empty:
