@@ -277,19 +277,29 @@ ML_COMMAND = "diamond run (or diamond ml train)"
 
 
 def model_version() -> str:
-    """The newest version in the model registry."""
+    """The version in service: the one ``diamond ml rollback`` pinned for
+    this target, else the newest trained; the predictions hold that one."""
+    from ml.train import current_version
+
     require("ml", "ml_training_runs", command=ML_COMMAND)
-    found = frame(
-        "select model_version from ml.ml_training_runs "
-        "order by trained_at desc, model_version limit 1"
+    registry = frame(
+        "select model_version, trained_at from ml.ml_training_runs "
+        "order by trained_at, model_version"
     )
-    if found.empty:
+    if registry.empty:
         raise NotBuiltError("a trained model in ml.ml_training_runs", ML_COMMAND)
-    return str(found["model_version"].iloc[0])
+    return str(current_version(registry)["model_version"])
+
+
+def model_switch() -> dict[str, Any]:
+    """The model's kill switch: ``in_service`` with reason, by and at."""
+    from governance.controls import switch_state
+
+    return switch_state("model")
 
 
 def model_trained_at() -> Any:
-    """When the newest version in the model registry was trained."""
+    """When the version in service was trained."""
     require("ml", "ml_training_runs", command=ML_COMMAND)
     found = frame(
         "select max(trained_at) as trained_at from ml.ml_training_runs "
@@ -334,6 +344,21 @@ def explained_players() -> pd.DataFrame:
         "left join marts.dim_players as p on p.player_id = e.player_id "
         "order by e.target_season desc, r.predicted_ops desc, e.player_id",
         (model_version(), model_version()),
+    )
+
+
+def marcel_projections() -> pd.DataFrame:
+    """Marcel's projection of every row the model scored: what is shown in
+    place of the model's forecasts while it is out of service."""
+    require("ml", "ml_predictions", command=ML_COMMAND)
+    require("marts", "dim_players")
+    return frame(
+        "select r.target_season, r.player_id, p.full_name, r.split, "
+        "r.marcel_ops from ml.ml_predictions as r "
+        "left join marts.dim_players as p on p.player_id = r.player_id "
+        "where r.model_version = ? "
+        "order by r.target_season desc, r.marcel_ops desc, r.player_id",
+        (model_version(),),
     )
 
 
@@ -464,14 +489,56 @@ def pii_columns_of(ref: str) -> list[str]:
     )
 
 
-def column_impact(ref: str) -> pd.DataFrame:
-    """Every column a column flows into downstream, with how it is changed."""
+def columns_of(ref: str) -> list[str]:
+    """Every documented column of one relation, the personal ones first."""
+    from governance.lineage.impact import manifest_node, resolve
+
+    data = manifest()
+    unique_id, _ = resolve(data, ref)
+    names = sorted(manifest_node(data, unique_id).get("columns") or {})
+    personal = set(pii_columns_of(ref))
+    return sorted(names, key=lambda name: (name not in personal, name))
+
+
+def _impact(ref: str) -> Any:
     from governance.lineage.impact import downstream
 
     catalog = target_dir() / "catalog.json"
-    impact = downstream(
+    return downstream(
         manifest(), ref, catalog=str(catalog) if catalog.is_file() else None
     )
+
+
+def column_flow(ref: str) -> dict[str, Any]:
+    """The column-level graph downstream of ``relation.column``: nodes laid
+    out by hops from it, and the edges between them."""
+    impact = _impact(ref)
+    by_depth: dict[int, int] = {}
+    nodes = []
+    for key, node in sorted(impact.nodes.items(), key=lambda i: (i[1].depth, i[0])):
+        row = by_depth.get(node.depth, 0)
+        by_depth[node.depth] = row + 1
+        nodes.append(
+            {
+                "key": key,
+                "label": f"{node.name}.{node.column}" if node.column else node.name,
+                "depth": node.depth,
+                "row": row,
+                "resource_type": node.resource_type,
+                "is_root": key == impact.root,
+            }
+        )
+    edges = [
+        [parent, child]
+        for parent in sorted(impact.children)
+        for child in impact.children[parent]
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def column_impact(ref: str) -> pd.DataFrame:
+    """Every column a column flows into downstream, with how it is changed."""
+    impact = _impact(ref)
     rows = [
         {
             "depth": node.depth,

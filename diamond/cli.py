@@ -117,10 +117,17 @@ def _audit(action: str, target: str | None, **fields) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from diamond.dbt import run_dbt
+    from diamond.dbt import DbtError, run_dbt
+    from governance.incidents import open_build_incidents
+    from governance.lineage.transport import default_target_dir
     from governance.privacy.actions import record_build
 
-    run_dbt(["build", *getattr(args, "dbt_args", [])], args.target)
+    began = time.time()
+    try:
+        run_dbt(["build", *getattr(args, "dbt_args", [])], args.target)
+    except DbtError:
+        open_build_incidents(args.target, default_target_dir(), since=began)
+        raise
     record_build(args.target)
     return 0
 
@@ -199,6 +206,7 @@ def cmd_pii_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_privacy_check(args: argparse.Namespace) -> int:
+    from governance.incidents import open_privacy_incidents
     from governance.privacy.actions import (
         PrivacyError,
         check_leaks,
@@ -223,11 +231,17 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
             details={"violations": [v.message for v in violations]},
         )
         if violations:
+            open_privacy_incidents(args.target, violations=violations)
             lines = "\n  ".join(v.message for v in violations)
             msg = f"{len(violations)} privacy policy violation(s):\n  {lines}"
             raise PrivacyError(msg)
         _say("policy check: every personal column is tagged and masked outside raw")
-        check_leaks(args.target, progress=_say, found=searched.result())
+        leaks = searched.result()
+        try:
+            check_leaks(args.target, progress=_say, found=leaks)
+        except PrivacyError:
+            open_privacy_incidents(args.target, leaks=leaks.leaks)
+            raise
     return 0
 
 
@@ -269,6 +283,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     else:
         result = verify_against_table(args.log, target=args.target)
     print(result.report())
+    if not result.ok:
+        from governance.audit import default_path
+        from governance.incidents import AUDIT_TRIGGER, open_incident
+
+        log = args.log or default_path()
+        open_incident(
+            AUDIT_TRIGGER,
+            None if args.file_only else args.target,
+            summary=result.report().splitlines()[0],
+            evidence={"log": str(log), "problems": [str(p) for p in result.problems]},
+            audit_log=log,
+        )
     return 0 if result.ok else 1
 
 

@@ -194,6 +194,18 @@ def cmd_rag_eval(args: argparse.Namespace) -> int:
     if report["failures"]:
         for line in report["failures"]:
             _say(f"below threshold: {line}")
+        rate = metrics.get("hallucination_rate")
+        limit = thresholds["hallucination_rate"]
+        if rate is None or rate > limit:
+            from governance.incidents import open_incident
+
+            open_incident(
+                "assistant.hallucination_spike",
+                None,
+                summary=f"hallucination rate {rate} over its limit {limit}",
+                evidence={"results": str(output), "rate": rate, "limit": limit},
+                owner="ml",
+            )
         return 1
     return 0
 

@@ -11,10 +11,62 @@ from app import data, ui
 # The same colours as the HTML picture of `diamond lineage graph`.
 from governance.lineage.graph import LAYER_COLOURS, PII_COLOUR
 
+#: The chosen column in the column-level graph.
+FOCUS_COLOUR = "#f58518"
+
+
+def _flow_figure(flow: dict, ref: str) -> go.Figure:
+    """The column-level graph: hops from the chosen column left to right."""
+    at = {n["key"]: n for n in flow["nodes"]}
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    for parent, child in flow["edges"]:
+        edge_x += [at[parent]["depth"], at[child]["depth"], None]
+        edge_y += [-at[parent]["row"], -at[child]["row"], None]
+    figure = go.Figure(
+        go.Scatter(
+            x=edge_x,
+            y=edge_y,
+            mode="lines",
+            line={"color": "#999", "width": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[n["depth"] for n in flow["nodes"]],
+            y=[-n["row"] for n in flow["nodes"]],
+            mode="markers+text",
+            text=[n["label"] for n in flow["nodes"]],
+            textposition="top center",
+            textfont={"size": 10},
+            marker={
+                "size": [20 if n["is_root"] else 12 for n in flow["nodes"]],
+                "color": [
+                    FOCUS_COLOUR if n["is_root"] else "#4c78a8" for n in flow["nodes"]
+                ],
+            },
+            hovertext=[f"{n['label']} ({n['resource_type']})" for n in flow["nodes"]],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    rows = max((n["row"] for n in flow["nodes"]), default=0)
+    figure.update_layout(
+        title=f"Column lineage downstream of {ref}",
+        height=max(360, 60 * (rows + 2)),
+        xaxis={"title": "hops from the column", "dtick": 1},
+        yaxis={"visible": False},
+    )
+    return figure
+
+
 ui.header(
     "Lineage",
     "The dbt lineage graph (from target/manifest.json) around a chosen "
-    "relation; a red outline marks relations holding personal data.",
+    "relation, and the column-level flow of any of its columns; a red "
+    "outline marks relations holding personal data.",
 )
 
 choices = ui.load(data.lineage_choices)
@@ -109,26 +161,32 @@ if holding.empty:
 else:
     st.dataframe(holding, hide_index=True, key="pii_nodes")
 
-st.subheader("Where one personal column flows")
-pii = ui.attempt(data.pii_columns_of, around)
-if pii:
-    column = st.selectbox(f"Personal column of {around}", pii, key="pii_column")
+st.subheader("Where one column flows")
+columns = ui.attempt(data.columns_of, around)
+if columns:
+    personal = set(ui.attempt(data.pii_columns_of, around) or [])
+    column = st.selectbox(
+        f"Column of {around} (personal ones first)",
+        columns,
+        format_func=lambda name: f"{name} (personal)" if name in personal else name,
+        key="lineage_column",
+    )
     if st.button("Trace it downstream", key="trace"):
-        flows = ui.attempt(data.column_impact, f"{around}.{column}")
-        if flows is not None:
+        ref = f"{around}.{column}"
+        flows = ui.attempt(data.column_impact, ref)
+        flow = ui.attempt(data.column_flow, ref)
+        if flows is not None and flow is not None:
             if flows.empty:
                 st.info("Nothing downstream reads this column.")
             else:
+                st.plotly_chart(_flow_figure(flow, ref), key="column_flow")
                 reached = sorted(set(flows["relation"]))
                 st.caption(
-                    f"Downstream of {around}.{column}: {len(flows)} node(s) in "
+                    f"Downstream of {ref}: {len(flows)} node(s) in "
                     f"{len(reached)} relation(s): {', '.join(reached)}."
                 )
                 st.dataframe(flows, hide_index=True, key="pii_flow")
-elif pii is not None:
-    st.info(
-        f"{around} has no column tagged as personal data; choose, for example, "
-        "stg_lahman__people."
-    )
+elif columns is not None:
+    st.info(f"{around} documents no columns in the manifest.")
 
 ui.footer()

@@ -18,10 +18,24 @@ ui.header(
 version = ui.load(data.model_version)
 trained = ui.attempt(data.model_trained_at)
 when = pd.Timestamp(trained) if trained is not None else pd.NaT
-st.markdown(
-    f"Model in service: `{version}`"
-    + (f", trained {when:%Y-%m-%d %H:%M:%S}" if pd.notna(when) else "")
-)
+# Read on every rerun, never from the cache: a switch turned off must take
+# effect on the next page view. A file that cannot be read counts as off.
+switch = ui.attempt(data.model_switch, fresh=True) or {"in_service": False}
+in_service = bool(switch["in_service"])
+if in_service:
+    st.markdown(
+        f"Model in service: `{version}`"
+        + (f", trained {when:%Y-%m-%d %H:%M:%S}" if pd.notna(when) else "")
+    )
+else:
+    st.error(
+        f"The model is out of service (kill switch off: "
+        f"{switch.get('reason') or 'reason unknown'}; by {switch.get('by')} at "
+        f"{switch.get('at')}). Its forecasts are withheld and Marcel's "
+        "projections shown instead, as the incident runbook prescribes. "
+        "`diamond governance kill-switch model on --reason ...` restores it.",
+        icon=":material/block:",
+    )
 
 st.subheader("Metrics against the baselines")
 metrics = ui.load(data.model_metrics)
@@ -61,9 +75,27 @@ summary = px.bar(
 )
 st.plotly_chart(summary, key="shap_summary")
 
+if not in_service:
+    st.subheader("Marcel's projections, in place of the model's")
+    projections = ui.load(data.marcel_projections)
+    seasons = sorted(projections["target_season"].unique(), reverse=True)
+    season = st.selectbox("Projected season", seasons, key="marcel_season")
+    shown = projections[projections["target_season"] == season]
+    st.dataframe(
+        shown.rename(columns={"marcel_ops": "Marcel OPS"}),
+        hide_index=True,
+        key="marcel_projections",
+    )
+    st.caption(
+        f"Marcel's projections: {len(shown)} players in {int(season)}, from "
+        f"ml.ml_predictions of `{version}`; the model's own are withheld."
+    )
+
 st.subheader("One prediction explained")
-players = ui.load(data.explained_players)
-if players.empty:
+players = ui.load(data.explained_players) if in_service else None
+if players is None:
+    st.info("Withheld while the model is out of service.")
+elif players.empty:
     st.info("No prediction has a SHAP explanation yet; run `diamond ml train`.")
 else:
     seasons = sorted(players["target_season"].unique(), reverse=True)

@@ -34,6 +34,8 @@ class Rule:
     severity: str
     owner: str | None
     first_actions: tuple[str, ...]
+    #: Hours the law allows before the authority is told (a breach).
+    breach_clock_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,14 @@ def parse_rules(text: str, source: Path) -> Rules:
         actions = spec.get("first_actions") or []
         if not actions or not all(isinstance(a, str) for a in actions):
             raise ConfigError(f"{source}: trigger {trigger} lists no first_actions")
+        clock = spec.get("breach_clock_hours")
+        if clock is not None and (not isinstance(clock, int) or clock <= 0):
+            msg = (
+                f"{source}: trigger {trigger} needs a positive whole breach_clock_hours"
+            )
+            raise ConfigError(msg)
         triggers[trigger] = Rule(
-            trigger, spec["severity"], spec.get("owner"), tuple(actions)
+            trigger, spec["severity"], spec.get("owner"), tuple(actions), clock
         )
     return Rules(
         ranks, triggers, str(data.get("default_owner", "data_platform")), source

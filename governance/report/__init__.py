@@ -306,7 +306,7 @@ def render_html(report: Report) -> str:
     rows = []
     for row in report.rows:
         evidence = "<br>".join(
-            f'<a href="file://{html.escape(e)}">{html.escape(e)}</a>'
+            f'<a href="{html.escape(Path(e).as_uri())}">{html.escape(e)}</a>'
             if e.startswith("/")
             else html.escape(e)
             for e in row.outcome.evidence

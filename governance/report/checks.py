@@ -627,6 +627,9 @@ def check_controls(ev: Evidence) -> Outcome:
                 path,
             )
         words.append(f"model pinned to {pin['model_version']}")
+    if not Path(path).is_file():
+        # Never flipped: the defaults hold, and there is no file to show.
+        return passed("; ".join([*words, f"no control file yet at {path}"]))
     return passed("; ".join(words), path)
 
 

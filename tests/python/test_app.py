@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -496,6 +497,95 @@ def test_model_page_explains_the_chosen_player(
     assert not page.query_selector_all(EXCEPTION)
 
 
+def test_model_kill_switch_withholds_the_forecasts(
+    app_env, browser, tmp_path, artifacts
+) -> None:
+    # A control file and audit log of its own, so the shared build's stay
+    # as the other suites expect them.
+    env = {
+        **app_env,
+        "DIAMOND_CONTROLS": str(tmp_path / "controls.json"),
+        "DIAMOND_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+    }
+
+    def switch(state: str) -> None:
+        done = run_diamond(
+            env,
+            *("governance", "kill-switch", "model", state),
+            *("--reason", f"dashboard test: {state}"),
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    switch("off")
+    served = _serve_app(env)
+    url = next(served)
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        _open(page, f"{url}/model", "Model")
+        _drawn(page)
+        notice = page.locator(NOTE).filter(has_text="The model is out of service (")
+        expect(notice).to_contain_text("dashboard test: off")
+        page.get_by_text("Marcel's projections, in place of the model's").wait_for()
+        [(season, players)] = _rows(
+            env,
+            "select target_season, count(*) from ml.ml_predictions "
+            "where model_version = (select model_version from ml.ml_training_runs "
+            "order by trained_at desc, model_version limit 1) "
+            "group by target_season order by target_season desc limit 1",
+        )
+        _shows(
+            page,
+            "Marcel's projections:",
+            f"Marcel's projections: {players} players in {season}",
+        )
+        page.get_by_text("Withheld while the model is out of service.").wait_for()
+        assert not page.get_by_text("Explained:").count()
+        page.screenshot(path=str(artifacts / "app-model-out-of-service.png"))
+        assert not page.query_selector_all(EXCEPTION)
+
+        # Read on every page view: back in service without a restart.
+        switch("on")
+        page.reload()
+        _drawn(page)
+        page.get_by_text("Model in service:").wait_for()
+        _caption(page, "Explained:").wait_for()
+        assert not notice.count()
+    finally:
+        context.close()
+        served.close()
+
+
+def test_dashboard_reads_the_version_in_service(app_env, monkeypatch) -> None:
+    """The version the Model page names (and whose Marcel projections it
+    shows out of service) is the one in service: with no pin, the newest."""
+    # The dashboard is a Streamlit script folder, not an installed package.
+    monkeypatch.syspath_prepend(str(ROOT))
+    from app import data
+
+    for name in ("DIAMOND_TARGET", "DIAMOND_DUCKDB_PATH", "DBT_TARGET_PATH"):
+        monkeypatch.setenv(name, app_env[name])
+    [(newest,)] = _rows(
+        app_env,
+        "select model_version from ml.ml_training_runs "
+        "order by trained_at desc, model_version limit 1",
+    )
+    assert data.model_version() == newest
+    projections = data.marcel_projections()
+    assert "predicted_ops" not in projections
+    expected = _rows(
+        app_env,
+        "select player_id, target_season, marcel_ops from ml.ml_predictions "
+        "where model_version = ? order by target_season, player_id",
+        (newest,),
+    )
+    shown = projections.sort_values(["target_season", "player_id"])
+    assert list(
+        shown[["player_id", "target_season", "marcel_ops"]].itertuples(index=False)
+    ) == [tuple(r) for r in expected]
+
+
 def test_lineage_traces_the_chosen_column_downstream(
     app_url, app_env, page, artifacts
 ) -> None:
@@ -529,8 +619,8 @@ def test_lineage_traces_the_chosen_column_downstream(
     _open(page, f"{app_url}/lineage", "Lineage")
     _drawn(page)
     _choose(page, "lineage_relation", relation)
-    page.get_by_text(f"Personal column of {relation}").wait_for()
-    _choose(page, "pii_column", column)
+    page.get_by_text(f"Column of {relation} (personal ones first)").wait_for()
+    _choose(page, "lineage_column", f"{column} (personal)", typed=column)
     page.get_by_role("button", name="Trace it downstream").click()
     _shows(
         page,
@@ -538,6 +628,17 @@ def test_lineage_traces_the_chosen_column_downstream(
         f"Downstream of {relation}.{column}: "
         f"{len(impact.downstream_nodes())} node(s) in {len(reached)} "
         f"relation(s): {', '.join(reached)}.",
+    )
+    # The column-level graph: the chosen column and every node downstream.
+    labels = _chart(
+        page,
+        "column_flow",
+        "(el, label) => el.data.length == 2 && el.data[1].text.includes(label)",
+        "el => el.data[1].text",
+        f"{relation}.{column}",
+    )
+    assert sorted(labels) == sorted(
+        f"{n.name}.{n.column}" if n.column else n.name for n in impact.nodes.values()
     )
     page.screenshot(path=str(artifacts / "app-lineage-traced.png"), full_page=True)
     assert not page.query_selector_all(EXCEPTION)
@@ -643,6 +744,19 @@ def _chart_data(env: dict[str, str]) -> set[str]:
     ):
         present.add("llm_observability")
     return present
+
+
+def test_run_writes_the_charts(duckdb_run, duckdb_built) -> None:
+    """`diamond run` itself leaves the PNGs (this suite's own chart test,
+    below, writes them again afterwards)."""
+    expected = _chart_data(duckdb_built)
+    match = re.search(r"wrote (\d+) chart\(s\) to (\S+)", duckdb_run.stderr)
+    assert match, duckdb_run.stderr[-3000:]
+    assert int(match.group(1)) == len(expected)
+    assert re.search(r"step \d+/\d+ \(dashboard charts\) done", duckdb_run.stderr)
+    # The run's target folder was copied aside as soon as it finished.
+    folder = Path(duckdb_built["DBT_TARGET_PATH"]) / "charts"
+    assert sorted(p.stem for p in folder.glob("*.png")) == sorted(expected)
 
 
 def test_charts_written_as_png(duckdb_built) -> None:

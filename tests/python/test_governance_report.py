@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import duckdb
 import psycopg2
@@ -148,6 +150,46 @@ def head_seq(evidence: dict) -> int:
 
 def statuses(report) -> dict[str, str]:
     return {row.id: row.status for row in report.rows}
+
+
+class _Links(HTMLParser):
+    """The links of a page and the text of its table rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.rows: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "a":
+            self.links.append(dict(attrs)["href"])
+        elif tag == "tr":
+            self.rows.append("")
+
+    def handle_data(self, data: str) -> None:
+        if self.rows:
+            self.rows[-1] += data
+
+
+def test_html_links_every_control_to_its_evidence(reported: dict) -> None:
+    page = _Links()
+    page.feed((reported["folder"] / "evidence.html").read_text(encoding="utf-8"))
+    by_id = {c["id"]: c for c in reported["evidence"]["controls"]}
+    rows = page.rows[1:]  # the first row is the header
+    assert len(rows) == len(by_id)
+    for row, (control_id, control) in zip(rows, by_id.items(), strict=True):
+        assert row.startswith(control_id) and control["status"].upper() in row
+    files = [link for link in page.links if link.startswith("file:")]
+    assert files, "no evidence file is linked"
+    for link in files:
+        path = Path(unquote(urlparse(link).path))
+        assert path.exists(), f"the report links to {link}, which does not exist"
+    # Every evidence path a control names is among the links.
+    named = {e for c in by_id.values() for e in c["evidence"] if e.startswith("/")}
+    assert {str(Path(unquote(urlparse(link).path))) for link in files} == named
+    relative = [link for link in page.links if not link.startswith("file:")]
+    assert relative == ["records_of_processing.md"]
+    assert (reported["folder"] / relative[0]).is_file()
 
 
 def test_every_control_passes_on_a_complete_build(reported: dict) -> None:

@@ -189,7 +189,9 @@ def test_no_raw_personal_value_outside_raw(built, target, monkeypatch) -> None:
     assert report.ok, "\n".join(str(leak) for leak in report.leaks)
 
 
-def test_leak_check_finds_a_planted_leak(built, tmp_path, monkeypatch) -> None:
+def test_leak_check_finds_a_planted_leak(
+    built, duckdb_built, tmp_path, monkeypatch
+) -> None:
     # Same file name, so the views' catalog (the file's stem) still resolves.
     original = Path(built["DIAMOND_DUCKDB_PATH"])
     copy = tmp_path / original.name
@@ -216,6 +218,28 @@ def test_leak_check_finds_a_planted_leak(built, tmp_path, monkeypatch) -> None:
     assert found[('"marts"."contact_sheet"', "tax_number")].hits == 3
     assert found[('"marts"."contact_sheet"', "email")].hits == 3
     assert "national_id" in found[('"marts"."contact_sheet"', "tax_ref")].kind
+
+    # `diamond privacy check` fails on it and opens the runbook's SEV1
+    # incident, which names the columns and never the leaked values.
+    log = tmp_path / "audit.jsonl"
+    env = {**duckdb_built, "DIAMOND_DUCKDB_PATH": str(copy)}
+    env.update(DIAMOND_AUDIT_LOG=str(log), DIAMOND_RUN_ID="leak-test")
+    done = run_diamond(env, "privacy", "check", "--no-scan", "--target", "duckdb")
+    assert done.returncode == 1, _tail(done)
+    assert "raw personal values" in done.stderr
+    [incident] = [r for r in AuditLog(log).records() if r.action == "incident.open"]
+    assert incident.run_id == "leak-test"
+    assert incident.details["trigger"] == "privacy.leak"
+    assert incident.details["severity"] == "SEV1"
+    assert incident.details["notify_authority_by"] > incident.details["opened_at"]
+    assert set(incident.details["evidence"]["columns"]) == {
+        f"{relation}.{column}" for relation, column in found
+    }
+    with duckdb.connect(str(copy), read_only=True) as con:
+        emails = con.execute("select email from marts.contact_sheet").fetchall()
+    leaked = [email for (email,) in emails]
+    stored = log.read_text(encoding="utf-8")
+    assert leaked and not any(value in stored for value in leaked)
 
 
 def test_safe_harbor_mart_keeps_no_identifier(built) -> None:

@@ -28,6 +28,7 @@ import pytest
 from conftest import BIN, ROOT
 
 from diamond.cli import main
+from governance.audit import AuditLog
 from rag.answer import NOTICE, REFUSAL, ChatAnswerer, Source
 from rag.assistant import Assistant
 from rag.corpus import Chunk, CorpusContext, markdown_chunks, markdown_files
@@ -604,6 +605,18 @@ def test_golden_set_meets_the_thresholds(
     # A threshold the assistant cannot meet makes the command fail.
     assert main(["rag", "eval", "--min-hit-at-5", "1.01"]) == 1
     assert "below threshold: hit_at_5" in capsys.readouterr().err
+    assert _incidents(rag_env) == [], "retrieval quality is not a runbook trigger"
+    # Unsupported answers over their limit open the runbook's incident.
+    assert main(["rag", "eval", "--max-hallucination-rate", "-0.01"]) == 1
+    [incident] = _incidents(rag_env)
+    assert incident.details["trigger"] == "assistant.hallucination_spike"
+    assert incident.details["owner"] == "ml"
+    assert incident.details["evidence"]["results"].endswith("eval.json")
+
+
+def _incidents(rag_env) -> list:
+    log = AuditLog(rag_env["folder"] / "audit.jsonl")
+    return [r for r in log.records() if r.action == "incident.open"]
 
 
 def test_index_step_for_diamond_run(

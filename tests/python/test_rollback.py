@@ -24,7 +24,7 @@ import pandas as pd
 import psycopg2
 import psycopg2.errors
 import pytest
-from conftest import run_diamond
+from conftest import ROOT, run_diamond
 from psycopg2 import sql
 
 from governance.audit import AuditLog, verify
@@ -168,6 +168,18 @@ def _served(env: dict[str, str]) -> tuple[str, str]:
     return str(entry["model_version"]), str(entry["artifact_path"])
 
 
+def _dashboard_version(env: dict[str, str]) -> str:
+    """The version the dashboard's Model page names and reads."""
+    with pytest.MonkeyPatch.context() as patch:
+        # The dashboard is a Streamlit script folder, not an installed package.
+        patch.syspath_prepend(str(ROOT))
+        for name in ("DIAMOND_CONTROLS", "DIAMOND_TARGET", "PGDATABASE"):
+            patch.setenv(name, env[name])
+        from app import data
+
+        return data.model_version()
+
+
 def _records(env: dict[str, str], action: str) -> list:
     log = AuditLog(Path(env["DIAMOND_AUDIT_LOG"]))
     return [r for r in log.records() if r.action == action]
@@ -234,6 +246,7 @@ def test_rollback_to_the_first_version_and_back(trained: dict[str, Any]) -> None
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     predictions = _by_key(_frame(env, "select * from ml.ml_predictions"))
     assert set(predictions["model_version"]) == {first}
+    assert _dashboard_version(env) == first
     original = _by_key(trained["first_predictions"])
     assert list(predictions[KEY].itertuples(index=False)) == list(
         original[KEY].itertuples(index=False)
@@ -259,6 +272,7 @@ def test_rollback_to_the_first_version_and_back(trained: dict[str, Any]) -> None
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"unpinned {first} on postgres; {second} serves" in done.stderr
     assert _served(env)[0] == second
+    assert _dashboard_version(env) == second
     shown = run_diamond(env, "ml", "show", "--target", "postgres")
     assert f"current model: {second} " in shown.stdout
     assert [r.subject for r in _records(env, "ml.unpin")] == [first]

@@ -1,0 +1,186 @@
+"""Incidents opened by failures outside drift: privacy, build, audit.
+
+The rules (severity, owner, first actions) come from the runbook's rule
+block, so each test reads the expected values from there rather than
+repeating them. The assistant's evaluation is covered with the golden set
+in test_rag_assistant.py, the leak check end to end in
+test_privacy_warehouses.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_diamond
+
+from governance.audit import AuditLog
+from governance.drift.incidents import load_rules
+from governance.incidents import (
+    build_failures,
+    open_privacy_incidents,
+    side_file,
+)
+from governance.privacy.leaks import Leak
+from governance.privacy.policy import UNMASKED_FLOW, UNTAGGED_PII, Violation
+
+
+def _incidents(log: Path) -> list:
+    return [r for r in AuditLog(log).records() if r.action == "incident.open"]
+
+
+@pytest.fixture
+def audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("DIAMOND_AUDIT_LOG", str(path))
+    monkeypatch.setenv("DIAMOND_RUN_ID", "run-under-test")
+    return path
+
+
+def test_a_leak_starts_the_breach_clock(audit_log: Path) -> None:
+    leak = Leak('"marts"."contact_sheet"', "email", "email", 3)
+    [incident_id] = open_privacy_incidents("duckdb", leaks=[leak])
+    [opened] = _incidents(audit_log)
+    rule = load_rules().rule("privacy.leak")
+    assert opened.subject == incident_id
+    assert opened.run_id == "run-under-test"
+    details = opened.details
+    assert details["trigger"] == "privacy.leak"
+    assert (details["severity"], details["owner"]) == (rule.severity, rule.owner)
+    assert details["first_actions"] == list(rule.first_actions)
+    assert details["evidence"]["columns"] == ['"marts"."contact_sheet".email']
+    began = datetime.fromisoformat(details["opened_at"])
+    due = datetime.fromisoformat(details["notify_authority_by"])
+    assert rule.breach_clock_hours and due - began == timedelta(
+        hours=rule.breach_clock_hours
+    )
+
+
+def test_policy_violations_open_one_incident_per_trigger(audit_log: Path) -> None:
+    violations = [
+        Violation(UNTAGGED_PII, "raw.fan_accounts", "notes", "untagged"),
+        Violation(UNTAGGED_PII, "raw.fan_accounts", "notes", "untagged again"),
+        Violation(UNMASKED_FLOW, "staging.stg_fans", "email", "not masked"),
+    ]
+    opened = open_privacy_incidents("duckdb", violations=violations)
+    assert len(opened) == 2
+    by_trigger = {r.details["trigger"]: r.details for r in _incidents(audit_log)}
+    assert set(by_trigger) == {"privacy.pii_scan_hit", "privacy.policy_violation"}
+    assert by_trigger["privacy.pii_scan_hit"]["evidence"]["columns"] == [
+        "raw.fan_accounts.notes"
+    ]
+    # Only a leak runs the notification clock.
+    assert all("notify_authority_by" not in d for d in by_trigger.values())
+
+
+def test_build_failures_are_sorted_into_their_triggers() -> None:
+    results = {
+        "results": [
+            {"unique_id": "model.diamond.dim_players", "status": "success"},
+            {"unique_id": "test.diamond.unique_dim_players_id.1", "status": "fail"},
+            {"unique_id": "test.diamond.not_null_x.2", "status": "error"},
+            {"unique_id": "test.diamond.warned.3", "status": "warn"},
+            {
+                "unique_id": "model.diamond.fct_team_seasons",
+                "status": "error",
+                "message": "This model has an enforced contract that failed.",
+            },
+            {
+                "unique_id": "model.diamond.fct_other",
+                "status": "error",
+                "message": "Runtime Error: division by zero",
+            },
+        ]
+    }
+    manifest = {
+        "nodes": {"model.diamond.fct_team_seasons": {"config": {"group": "analytics"}}}
+    }
+    found = build_failures(results, manifest)
+    assert [n["node"] for n in found["dbt.test_failure"]] == [
+        "test.diamond.unique_dim_players_id.1",
+        "test.diamond.not_null_x.2",
+    ]
+    assert found["dbt.contract_failure"] == [
+        {
+            "node": "model.diamond.fct_team_seasons",
+            "status": "error",
+            "group": "analytics",
+        }
+    ]
+
+
+def _base_env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "DIAMOND_DUCKDB_PATH": str(tmp_path / "none.duckdb")}
+    env.pop("DIAMOND_RUN_ID", None)
+    return env
+
+
+def test_a_failed_audit_verify_writes_beside_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for n in range(3):
+        log.append("pipeline.start", details={"n": n})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    edited = json.loads(lines[1])
+    edited["actor"] = "mallory"
+    lines[1] = json.dumps(edited, sort_keys=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tampered = path.read_bytes()
+    env = {"DIAMOND_AUDIT_LOG": str(path)}
+    done = run_diamond({**_base_env(tmp_path), **env}, "audit", "verify", "--file-only")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED" in done.stdout
+    # Nothing appended to the chain that cannot be trusted...
+    assert path.read_bytes() == tampered
+    # ...the incident stands beside it, with the runbook's rule.
+    [incident] = [json.loads(line) for line in side_file(path).read_text().splitlines()]
+    rule = load_rules().rule("audit.verify_failure")
+    details = incident["details"]
+    assert incident["action"] == "incident.open"
+    assert (details["trigger"], details["severity"]) == (
+        "audit.verify_failure",
+        rule.severity,
+    )
+    assert details["evidence"]["log"] == str(path)
+    assert any("seq 2" in p for p in details["evidence"]["problems"])
+
+
+@pytest.mark.slow
+def test_a_failed_build_opens_a_test_failure_incident(
+    duckdb_built: dict[str, str], tmp_path: Path
+) -> None:
+    # A copy of the built warehouse and its artifacts, with one player twice
+    # in raw: the staging model's uniqueness test must fail.
+    warehouse = tmp_path / Path(duckdb_built["DIAMOND_DUCKDB_PATH"]).name
+    shutil.copyfile(duckdb_built["DIAMOND_DUCKDB_PATH"], warehouse)
+    target = tmp_path / "target"
+    shutil.copytree(duckdb_built["DBT_TARGET_PATH"], target)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into raw.people select * from raw.people order by player_id limit 1"
+        )
+    env = {
+        **duckdb_built,
+        "DIAMOND_DUCKDB_PATH": str(warehouse),
+        "DBT_TARGET_PATH": str(target),
+        "DIAMOND_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+    }
+    env.pop("DIAMOND_RUN_ID", None)
+    done = run_diamond(
+        env, "build", "--target", "duckdb", "--", "--select", "stg_lahman__people"
+    )
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    [incident] = _incidents(tmp_path / "audit.jsonl")
+    details = incident.details
+    assert details["trigger"] == "dbt.test_failure"
+    assert details["severity"] == load_rules().rule("dbt.test_failure").severity
+    assert any(
+        "stg_lahman__people" in node and "unique" in node
+        for node in details["evidence"]["nodes"]
+    )
+    assert details["evidence"]["run_results"] == str(target / "run_results.json")
