@@ -5,6 +5,8 @@ Prints one Markdown table, measured in a single run on the same input:
 * full ``diamond ingest`` per target, next to ``dbt seed`` of the same CSV
   files (all 27 on DuckDB; Batting alone on Postgres, where a full seed
   takes many minutes), with the ratio;
+* DuckDB's own CSV reader on the files ``dbt seed`` loads, with nothing
+  else in the process: the floor any DuckDB ingest here stands on;
 * ``dbt build`` on DuckDB, and the whole ``diamond run`` from an empty
   DuckDB file.
 
@@ -134,6 +136,15 @@ def main() -> None:
                 seed_env,
                 cwd=project,
             )
+            floor = timed(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "duckdb_floor.py"),
+                    str(project / "seeds"),
+                    str(folder / "floor.duckdb"),
+                ],
+                env,
+            )
             rows.append(
                 (
                     "ingest, 27 tables, DuckDB, validating",
@@ -146,6 +157,15 @@ def main() -> None:
                 (
                     "ingest, 27 tables, DuckDB, verdict reused",
                     warm_duck,
+                    "dbt seed, 27 tables",
+                    seed_duck,
+                )
+            )
+
+            rows.append(
+                (
+                    "DuckDB read_csv alone, 27 tables, no checks (a floor)",
+                    floor,
                     "dbt seed, 27 tables",
                     seed_duck,
                 )
