@@ -656,8 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--revalidate",
         action="store_true",
-        help="run every great_expectations check even if this exact release "
-        "passed before",
+        help="run every great_expectations check and generate the synthetic "
+        "tables anew, even if this exact input was seen before",
     )
     ingest.set_defaults(func=cmd_ingest)
 

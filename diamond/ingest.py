@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from diamond import masking_key, synthetic, validation_cache
+from diamond import masking_key, synthetic, synthetic_cache, validation_cache
 from diamond.contracts import (
     ContractError,
     ValidatedTable,
@@ -220,23 +220,41 @@ class _Extras:
         text = f"{release.fingerprint}|{self.register.digest(self.key)}"
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def tables(self, roster: pa.Table, withheld: _Withheld) -> list[ValidatedTable]:
+    def tables(
+        self,
+        roster: pa.Table,
+        roster_sha256: str,
+        withheld: _Withheld,
+        cache: Path | None,
+    ) -> list[ValidatedTable]:
         """The synthetic tables without erased subjects, the masking key and
         the register.
 
-        ``roster`` is the release's full appearances table. Generation is
-        deterministic, so an erased fan would come back with every load, and
-        generating from a roster without an erased player would shift every
-        other player's stints: both are generated as if nobody were erased
+        ``roster`` is the release's full appearances table, ``roster_sha256``
+        the digest of its file. Generation is deterministic, so an erased
+        fan would come back with every load, and generating from a roster
+        without an erased player would shift every other player's stints:
+        both are generated (or read from ``cache``) as if nobody were erased
         and the erased rows dropped afterwards, so every other row stays as
         it was.
         """
-        made = synthetic.generate(
-            roster.select(list(synthetic.ROSTER_COLUMNS)),
-            seed=self.seed,
-            fans=self.fans,
-            medical_stints=self.medical_stints,
+        key = synthetic_cache.cache_key(
+            synthetic.GENERATOR_VERSION,
+            roster_sha256,
+            self.seed,
+            self.fans,
+            self.medical_stints,
         )
+        made = synthetic_cache.lookup(cache, key) if cache else None
+        if made is None:
+            made = synthetic.generate(
+                roster.select(list(synthetic.ROSTER_COLUMNS)),
+                seed=self.seed,
+                fans=self.fans,
+                medical_stints=self.medical_stints,
+            )
+            if cache:
+                synthetic_cache.store(cache, key, made)
         out = []
         for spec in synthetic.SYNTHETIC_TABLES:
             data = made[spec.name]
@@ -452,7 +470,18 @@ def ingest(
         f"generating synthetic data (seed {seed}: {fans:,} fan accounts, "
         f"{stints:,} medical stints)"
     )
-    generated = extras.tables(roster, withheld)
+    appearances = TABLES_BY_NAME["appearances"].file
+    synthetic_folder = cache_dir() / "synthetic"
+    if register.entries:
+        # Cached tables are kept as generated, erased subjects included:
+        # once anyone is erased, none may stay on disk and none is kept.
+        synthetic_cache.clear(synthetic_folder)
+    generated = extras.tables(
+        roster,
+        release.checksums[appearances],
+        withheld,
+        None if revalidate or register.entries else synthetic_folder,
+    )
     if register.entries:
         progress(f"left out {withheld.total():,} rows of erased subjects")
     rows = sum(t.rows for t in tables) + sum(t.rows for t in generated)

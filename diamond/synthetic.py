@@ -20,24 +20,30 @@ roster (Lahman appearances), so joins to ``people`` and ``teams`` work.
 
 from __future__ import annotations
 
+import importlib.metadata
 import ipaddress
 import os
 import random
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import faker
 import pyarrow as pa
 
 from diamond.contracts import ARROW_TYPES
 from diamond.errors import ConfigError
 from diamond.lahman import Column, TableSpec
 
+if TYPE_CHECKING:
+    import faker
+
 #: Changes whenever the generated values would change for the same settings,
 #: so that ingest reloads. Faker's version is part of it because its word
 #: lists and algorithms decide the names, streets and cities.
-GENERATOR_VERSION = f"2+faker{faker.VERSION}"
+# Read from the package metadata so that a load whose tables come from
+# diamond.synthetic_cache never imports Faker, a seventh of a second.
+GENERATOR_VERSION = f"2+faker{importlib.metadata.version('faker')}"
 
 #: Ages and sign-up dates are computed against this day, not today, so a
 #: table generated next year is the same table.
@@ -224,6 +230,8 @@ def _derived_rng(seed: int, stream: str) -> random.Random:
 
 
 def _faker(seed: int, stream: str) -> faker.Faker:
+    import faker
+
     fake = faker.Faker("en_US")
     fake.seed_instance(f"diamond-synthetic:{seed}:{stream}:faker")
     return fake
