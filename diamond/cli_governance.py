@@ -9,6 +9,7 @@ themselves live in :mod:`governance.controls`; the evidence bundle in
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diamond.cli import _add_group, _add_target, _say
@@ -162,6 +163,53 @@ def cmd_governance_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_incidents(args: argparse.Namespace) -> int:
+    import json
+
+    from governance.incidents import list_incidents
+
+    found = list_incidents(args.log)
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True, default=str))
+        return 0
+    for incident in found:
+        print(
+            f"{incident.get('opened_at')}  {incident.get('incident_id')}  "
+            f"{incident.get('severity')}  {incident['status']:<6}  "
+            f"{incident.get('trigger') or '-':<30} "
+            f"{incident.get('owner') or '-':<14} {incident.get('summary') or ''}"
+        )
+    still = sum(i["status"] == "open" for i in found)
+    _say(
+        f"{len(found)} incident(s), {still} open; first actions, evidence and "
+        "follow-ups: --json"
+    )
+    return 0
+
+
+def cmd_incident_update(args: argparse.Namespace) -> int:
+    from governance.incidents import update_incident
+
+    close = args.incident_command == "close"
+    details = update_incident(
+        args.incident_id,
+        reason=args.reason,
+        close=close,
+        breach_decision=args.breach_decision,
+        review=getattr(args, "review", None),
+        audit_log=args.log,
+    )
+    done = "closed" if close else "updated"
+    _say(f"{args.incident_id} {done} ({details['reason']})")
+    if "review_due_by" in details:
+        _say(
+            f"post-incident review due by {details['review_due_by']}; record it "
+            f"with `diamond governance incident note {args.incident_id} "
+            "--review WHERE --reason ...`"
+        )
+    return 0
+
+
 def add_governance_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``diamond governance ...`` on the top-level subparsers."""
     gov_sub = _add_group(
@@ -188,6 +236,46 @@ def add_governance_commands(sub: argparse._SubParsersAction) -> None:
     )
     _add_target(status)
     status.set_defaults(func=cmd_status)
+    incidents = gov_sub.add_parser(
+        "incidents",
+        help="the incidents opened so far, with severity, owner and summary",
+        description="List the incidents the checks opened from the runbook's "
+        "rules: the incident.open records of the audit log, and those about "
+        "the audit log itself, kept beside it.",
+    )
+    incidents.add_argument("--log", type=Path, help="audit log (default: ours)")
+    incidents.add_argument("--json", action="store_true", help="print JSON")
+    incidents.set_defaults(func=cmd_incidents)
+    incident = _add_group(
+        gov_sub,
+        "incident",
+        help="record a follow-up of an incident, or close it",
+        description="Follow-up records under an incident's id, as the "
+        "incident runbook asks: containment steps, the breach notification "
+        "decision, the post-incident review, and the closing.",
+        dest="incident_command",
+        metavar="STEP",
+    )
+    for name, text in (
+        ("note", "record a step taken or a decision (incident.update)"),
+        ("close", "close the incident (incident.close)"),
+    ):
+        step = incident.add_parser(name, help=text, description=text)
+        step.add_argument("incident_id", metavar="INC-ID")
+        step.add_argument(
+            "--reason", required=True, help="what was done or decided (recorded)"
+        )
+        step.add_argument(
+            "--breach-decision",
+            choices=("notify", "no-notify"),
+            help="the privacy office's decision on notifying the authority",
+        )
+        if name == "note":
+            step.add_argument(
+                "--review", metavar="WHERE", help="where the post-incident review is"
+            )
+        step.add_argument("--log", type=Path, help="audit log (default: ours)")
+        step.set_defaults(func=cmd_incident_update)
     report = gov_sub.add_parser(
         "report",
         help="the evidence bundle and records of processing under "

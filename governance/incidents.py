@@ -12,7 +12,10 @@ record and on the page.
 An incident is an ``incident.open`` record in the audit log, except one
 about the audit log itself: while its chain cannot be trusted, nothing is
 appended to it (the runbook's first action), and the incident goes to a
-file beside it instead.
+file beside it instead. Follow-ups carry the same incident id: an
+``incident.update`` per containment step or decision (the breach
+notification decision among them) and one ``incident.close``
+(:func:`update_incident`), written where the incident was opened.
 """
 
 from __future__ import annotations
@@ -26,11 +29,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from diamond.errors import DiamondError
 from governance.drift.incidents import RUNBOOK, load_rules
 
 log = logging.getLogger(__name__)
 
 AUDIT_TRIGGER = "audit.verify_failure"
+UPDATE = "incident.update"
+CLOSE = "incident.close"
+#: What the privacy office decided about notifying the authority.
+BREACH_DECISIONS = ("notify", "no-notify")
+#: Severities whose closing starts the post-incident review's clock.
+REVIEWED = ("SEV1", "SEV2")
+REVIEW_WORKING_DAYS = 5
 
 
 def side_file(audit_log: Path) -> Path:
@@ -111,20 +122,37 @@ def _group(manifest: dict[str, Any] | None, unique_id: str) -> str | None:
     return node.get("group") or (node.get("config") or {}).get("group")
 
 
+def _contracted(node: dict[str, Any] | None, result: dict[str, Any]) -> bool:
+    if node is not None:
+        config = node.get("config") or {}
+        contract = config.get("contract") or node.get("contract") or {}
+        return bool(contract.get("enforced"))
+    return "contract" in str(result.get("message") or "")
+
+
 def build_failures(
     results: dict[str, Any], manifest: dict[str, Any] | None
 ) -> dict[str, list[dict[str, Any]]]:
     """The failed nodes of a dbt ``run_results.json``, by runbook trigger:
     ``dbt.test_failure`` for data tests, ``dbt.contract_failure`` for models
-    that broke their contract."""
+    whose contract is enforced (per ``manifest``) and that did not build.
+
+    The manifest decides, not the error's wording: a contracted model that
+    fails to build breaks its promise to consumers whatever the cause, and
+    dbt's message changes between versions. Without a manifest, dbt's own
+    words are all there is."""
     found: dict[str, list[dict[str, Any]]] = {}
+    nodes = (manifest or {}).get("nodes", {})
     for result in results.get("results", []):
         uid = str(result.get("unique_id", ""))
         status = result.get("status")
-        message = str(result.get("message") or "")
         if uid.startswith("test.") and status in ("fail", "error"):
             trigger = "dbt.test_failure"
-        elif uid.startswith("model.") and status == "error" and "contract" in message:
+        elif (
+            uid.startswith("model.")
+            and status == "error"
+            and _contracted(nodes.get(uid), result)
+        ):
             trigger = "dbt.contract_failure"
         else:
             continue
@@ -201,3 +229,175 @@ def open_privacy_incidents(
             )
         )
     return opened
+
+
+def _working_days_after(moment: datetime, days: int) -> datetime:
+    while days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            days -= 1
+    return moment
+
+
+def _follow_up(action: str, incident_id: str, details: dict[str, Any]) -> dict:
+    return {"action": action, "incident_id": incident_id, **details}
+
+
+def list_incidents(audit_log: Path | None = None) -> list[dict[str, Any]]:
+    """Every incident opened so far, oldest first: the ``incident.open``
+    records of the audit log (drift's included) and those written beside
+    it about the log itself, each with its ``status`` (open or closed) and
+    its follow-up records under ``updates``."""
+    from governance.audit import AuditLog, default_path
+
+    path = Path(audit_log) if audit_log else default_path()
+    found = []
+    follow_ups = []
+    if path.is_file():
+        try:
+            for rec in AuditLog(path).records():
+                if rec.action == "incident.open":
+                    found.append(
+                        {
+                            "incident_id": rec.subject,
+                            "opened_at": rec.details.get("opened_at", rec.recorded_at),
+                            "target": rec.target,
+                            "run_id": rec.run_id,
+                            **rec.details,
+                        }
+                    )
+                elif rec.action in (UPDATE, CLOSE):
+                    follow_ups.append(
+                        _follow_up(
+                            rec.action, rec.subject, {"by": rec.actor, **rec.details}
+                        )
+                    )
+        except DiamondError as exc:
+            # A damaged log is itself an incident, recorded beside it: list
+            # what could be read and that one rather than nothing at all.
+            log.warning("%s; incidents after the damage are not listed", exc)
+    beside = side_file(path)
+    if beside.is_file():
+        for number, line in enumerate(beside.read_text("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                log.warning("%s line %d is not JSON; skipped", beside, number)
+                continue
+            if entry.get("action", "incident.open") != "incident.open":
+                follow_ups.append(
+                    _follow_up(
+                        entry["action"], entry.get("subject"), entry.get("details", {})
+                    )
+                )
+                continue
+            found.append(
+                {
+                    "incident_id": entry.get("subject"),
+                    "target": entry.get("target"),
+                    "run_id": entry.get("run_id"),
+                    **entry.get("details", {}),
+                }
+            )
+    for incident in found:
+        updates = [u for u in follow_ups if u["incident_id"] == incident["incident_id"]]
+        incident["updates"] = updates
+        closes = [u for u in updates if u["action"] == CLOSE]
+        incident["status"] = "closed" if closes else "open"
+        if closes:
+            incident["closed_at"] = closes[0].get("at")
+        decisions = [u["breach_decision"] for u in updates if u.get("breach_decision")]
+        if decisions:
+            incident["breach_decision"] = decisions[-1]
+    return sorted(found, key=lambda i: str(i.get("opened_at")))
+
+
+def update_incident(
+    incident_id: str,
+    *,
+    reason: str,
+    close: bool = False,
+    breach_decision: str | None = None,
+    review: str | None = None,
+    audit_log: Path | None = None,
+) -> dict[str, Any]:
+    """Record a follow-up of an open incident (``incident.update``), or its
+    closing (``incident.close``); return the details recorded.
+
+    An incident with a breach clock cannot be closed before the decision
+    on notifying the authority is recorded, either way, as the runbook
+    requires. Closing a SEV1 or SEV2 sets when its post-incident review is
+    due; ``review`` records where the review was written.
+    """
+    from governance.audit import AuditLog, default_path
+    from governance.audit.log import _default_actor
+
+    path = Path(audit_log) if audit_log else default_path()
+    if not isinstance(reason, str) or not reason.strip():
+        msg = "say what was done or decided: pass --reason TEXT (it is recorded)"
+        raise DiamondError(msg)
+    if breach_decision is not None and breach_decision not in BREACH_DECISIONS:
+        msg = f"--breach-decision must be {' or '.join(BREACH_DECISIONS)}"
+        raise DiamondError(msg)
+    incident = next(
+        (i for i in list_incidents(path) if i["incident_id"] == incident_id), None
+    )
+    if incident is None:
+        msg = (
+            f"no incident {incident_id!r} in {path} or beside it: "
+            "`diamond governance incidents` lists them"
+        )
+        raise DiamondError(msg)
+    # The review is written after the closing; nothing else follows it.
+    if incident["status"] == "closed" and (close or not review):
+        msg = (
+            f"{incident_id} was closed at {incident.get('closed_at')} and takes "
+            "only its post-incident review (--review); open a new incident "
+            "for anything else"
+        )
+        raise DiamondError(msg)
+    decided = breach_decision or incident.get("breach_decision")
+    if close and incident.get("notify_authority_by") and not decided:
+        msg = (
+            f"{incident_id} runs the breach clock (notify by "
+            f"{incident['notify_authority_by']}): record the privacy office's "
+            "decision first, with --breach-decision notify or no-notify"
+        )
+        raise DiamondError(msg)
+    now = datetime.now(UTC)
+    details: dict[str, Any] = {
+        "reason": reason.strip(),
+        "at": now.isoformat(),
+        "trigger": incident.get("trigger"),
+        "severity": incident.get("severity"),
+    }
+    if breach_decision:
+        details["breach_decision"] = breach_decision
+    if review:
+        details["review"] = review
+    if close and incident.get("severity") in REVIEWED:
+        due = _working_days_after(now, REVIEW_WORKING_DAYS)
+        details["review_due_by"] = due.isoformat()
+    action = CLOSE if close else UPDATE
+    if incident.get("trigger") == AUDIT_TRIGGER:
+        # Kept beside the log, as the incident is, while the log is suspect.
+        line = {
+            "action": action,
+            "subject": incident_id,
+            "target": incident.get("target"),
+            "run_id": os.environ.get("DIAMOND_RUN_ID"),
+            "details": {"by": _default_actor(), **details},
+        }
+        with side_file(path).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+    else:
+        AuditLog(path).append(
+            action,
+            target=incident.get("target"),
+            run_id=os.environ.get("DIAMOND_RUN_ID"),
+            subject=incident_id,
+            details=details,
+        )
+    return details

@@ -18,7 +18,7 @@ from typing import Any
 
 from rag import index as index_module
 from rag import traces
-from rag.answer import Answer, ChatAnswerer, extractive
+from rag.answer import NOTICE, Answer, ChatAnswerer, extractive
 from rag.corpus import CorpusSource
 from rag.errors import RagError
 from rag.index import Index, build_index, target_dir
@@ -54,8 +54,10 @@ def out_of_service(question: str) -> Answer | None:
     if state["in_service"]:
         return None
     reason = state.get("reason") or "no reason given"
+    # The refusal is the assistant speaking too, so it keeps the notice
+    # every answer carries and adds why it does not answer.
     notice = (
-        f"The assistant is out of service since {state.get('at')} "
+        f"{NOTICE} The assistant is out of service since {state.get('at')} "
         f"({reason}); ask the project's maintainers."
     )
     return Answer(

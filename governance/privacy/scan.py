@@ -43,13 +43,14 @@ about 0.1 s on the project machine, so :func:`analyzer` builds it once.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -711,6 +712,26 @@ def _scan_options(sample_rows: int, seed: int, options: dict[str, float]) -> dic
     return {"sample_rows": sample_rows, "seed": seed, **options}
 
 
+class Findings(list):
+    """The findings of one scan and what it read: the report names the
+    target and schemas it covers, so that a partial scan, or one of another
+    warehouse, is not taken for this one's."""
+
+    def __init__(
+        self,
+        items: Iterable[ColumnFinding] = (),
+        *,
+        target: str,
+        schemas: Sequence[str],
+        relations: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(items)
+        self.target = target
+        self.schemas = list(schemas)
+        self.relations = dict(Counter(schema for schema, _ in relations))
+        self.scanned_at = datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -752,7 +773,7 @@ def scan_duckdb(
             findings += scan_frame(
                 f"{schema}.{table}", frame, **_scan_options(sample_rows, seed, options)
             )
-    return findings
+    return Findings(findings, target="duckdb", schemas=schemas, relations=relations)
 
 
 def scan_postgres(
@@ -804,7 +825,7 @@ def scan_postgres(
                 )
     finally:
         con.close()
-    return findings
+    return Findings(findings, target="postgres", schemas=schemas, relations=relations)
 
 
 # Output -----------------------------------------------------------------------
@@ -832,7 +853,19 @@ def _rows(findings: Iterable[ColumnFinding]) -> list[tuple]:
 def report(findings: Sequence[ColumnFinding]) -> dict[str, Any]:
     """The findings and their counts as a JSON-ready dict."""
     by_type = Counter(f.pii_type for f in findings)
+    scope: dict[str, Any] = {}
+    if isinstance(findings, Findings):
+        # What was read, and by which run: the governance report checks the
+        # report covers every schema of this target's current build.
+        scope = {
+            "target": findings.target,
+            "schemas": findings.schemas,
+            "relations_scanned": findings.relations,
+            "scanned_at": findings.scanned_at,
+            "run_id": os.environ.get("DIAMOND_RUN_ID"),
+        }
     return {
+        **scope,
         "summary": {
             "columns": len(findings),
             "relations": len({f.relation for f in findings}),

@@ -54,8 +54,8 @@ def check_records(ev: Evidence) -> Outcome:
     found = ev.activities = ropa.activities(ev.manifest)
     if not found:
         return checks.failed(
-            "no model carries contains_pii or contains_phi, yet the "
-            "project holds personal data",
+            "no model carries contains_pii, contains_phi or profiles, yet "
+            "the project holds personal data",
             "restore the column meta in the models' YAML",
         )
     incomplete = [a for a in found if a.missing_keys]
@@ -66,11 +66,13 @@ def check_records(ev: Evidence) -> Outcome:
         )
         return checks.failed(
             f"incomplete records: {names}",
-            "add them under the model's config: meta: (see CONTRIBUTING.md)",
+            "add them under the model's config: meta: (see CONTRIBUTING.md); "
+            "readers come from +grants in dbt_project.yml",
         )
+    profiling = sum(bool(a.profiles) for a in found)
     return checks.passed(
-        f"{len(found)} personal-data models, each with purpose, data "
-        "subjects and retention"
+        f"{len(found)} personal-data models ({profiling} profiling players), "
+        "each with purpose, data subjects, retention and readers"
     )
 
 
@@ -86,7 +88,7 @@ CONTROLS = (
         "build.tests",
         "Every model built and every data test passed",
         "ISO 42001 A.6.2.4; NIST Measure 2.1",
-        "`diamond build`, tests/generic, tests/singular",
+        "`diamond build`, the data tests in models/**/*.yml and tests/generic",
         checks.check_build,
     ),
     Control(
@@ -135,7 +137,7 @@ CONTROLS = (
         "privacy.records",
         "Records of processing complete for every personal-data model",
         "GDPR Art. 30",
-        "config: meta: purpose, data_subjects, retention",
+        "config: meta: purpose, data_subjects, retention, profiles; +grants",
         check_records,
     ),
     Control(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,13 @@ LINEAGE_JOBS = (
     "diamond.rag.index",
 )
 SAFE_HARBOR_MODEL = "model.diamond.fct_injury_stints_deidentified"
+#: The traced answers the live hallucination rate is taken over, and how
+#: many there must be before a rate means anything.
+LIVE_WINDOW = 200
+LIVE_MINIMUM = 20
+HALLUCINATION_TRIGGER = "assistant.hallucination_spike"
+#: Some stamps are written to the second, others to the microsecond.
+STAMP_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -58,6 +67,25 @@ def missing(detail: str, remedy: str, *evidence: str) -> Outcome:
     return Outcome("missing", detail, list(evidence), remedy)
 
 
+def _when(stamp: Any) -> datetime | None:
+    """An ISO time stamp as an aware datetime (UTC when it names no zone)."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    """The ``diamond run`` whose evidence the report checks."""
+
+    run_id: str
+    started_at: str | None
+
+
 class Evidence:
     """Lazy access to the artifacts of one target, read once each."""
 
@@ -68,6 +96,7 @@ class Evidence:
         self._frames: dict[str, pd.DataFrame | str] = {}
         #: Filled by the records-of-processing check.
         self.activities: list[Any] = []
+        self._records: list[Any] | None = None
 
     def path(self, relative: str) -> Path:
         return self.target_dir / relative
@@ -89,6 +118,86 @@ class Evidence:
     @property
     def manifest(self) -> dict[str, Any] | None:
         return self.json("manifest.json")
+
+    @property
+    def audit_records(self) -> list[Any]:
+        """The records of the audit log, read once; none without a log."""
+        from governance.audit import AuditLog, default_path
+
+        if self._records is None:
+            path = default_path()
+            self._records = list(AuditLog(path).records()) if path.is_file() else []
+        return self._records
+
+    def latest(self, action: str) -> Any:
+        """The newest audit record of ``action`` on this target, if any."""
+        found = [
+            r
+            for r in self.audit_records
+            if r.action == action and r.target == self.target
+        ]
+        return found[-1] if found else None
+
+    @property
+    def run(self) -> Run | None:
+        """Inside ``diamond run`` the run under way (``DIAMOND_RUN_ID``);
+        otherwise the newest run on this target that completed, so a later
+        run that failed before writing anything does not hide it."""
+        run_id = os.environ.get("DIAMOND_RUN_ID")
+        if not run_id:
+            done = self.latest("pipeline.complete")
+            if done is None:
+                return None
+            run_id = done.subject
+        starts = [
+            r
+            for r in self.audit_records
+            if r.action == "pipeline.start"
+            and r.target == self.target
+            and r.subject == run_id
+        ]
+        return Run(run_id, starts[-1].recorded_at if starts else None)
+
+    def since(self) -> tuple[datetime, str] | None:
+        """The moment evidence must postdate to belong to the current build:
+        the start of the current run or the end of the build in
+        ``run_results.json``, whichever is later; None when neither is known.
+        """
+        moments = []
+        run = self.run
+        if run is not None and _when(run.started_at):
+            moments.append((_when(run.started_at), f"the start of run {run.run_id}"))
+        results = self.json("run_results.json") or {}
+        built = (results.get("metadata") or {}).get("generated_at")
+        if _when(built):
+            moments.append((_when(built), "the build in run_results.json"))
+        return max(moments, key=lambda m: m[0]) if moments else None
+
+    def stale(
+        self, stamp: Any, what: str, remedy: str, *evidence: str
+    ) -> Outcome | None:
+        """Missing when ``what``, written at ``stamp``, predates the current
+        build or run (it describes another one); None when it is current."""
+        since = self.since()
+        if since is None:
+            return missing(
+                f"cannot tell whether {what} is current: no completed diamond "
+                f"run and no build is recorded for {self.target}",
+                remedy,
+                *evidence,
+            )
+        moment = _when(stamp)
+        if moment is None:
+            return missing(f"{what} carries no time stamp", remedy, *evidence)
+        limit, label = since
+        if moment + STAMP_SLACK < limit:
+            return missing(
+                f"{what} is stale: written {stamp}, before {label} "
+                f"({limit.isoformat()})",
+                remedy,
+                *evidence,
+            )
+        return None
 
     def frame(self, relation: str) -> pd.DataFrame | str:
         """A warehouse relation as a frame, or why it cannot be read."""
@@ -251,35 +360,48 @@ def check_audit(ev: Evidence) -> Outcome:
     )
 
 
-def _latest_record(action: str, target: str) -> Any:
-    from governance.audit import AuditLog, default_path
-
-    path = default_path()
-    if not path.is_file():
-        return None
-    found = None
-    for record in AuditLog(path).records():
-        if record.action == action and record.target == target:
-            found = record
-    return found
-
-
 def check_pii_scan(ev: Evidence) -> Outcome:
+    """The report is of this target, of the current build, and covers every
+    schema the scanner is meant to read."""
+    from governance.privacy.actions import SCAN_SCHEMAS
+
     report = ev.json("privacy/pii_report.json")
     path = str(ev.path("privacy/pii_report.json"))
+    remedy = f"diamond pii scan --target {ev.target}"
     if report is None:
-        return missing("no PII scan report", f"diamond pii scan --target {ev.target}")
-    summary = report.get("summary") or {}
-    if not summary.get("relations"):
-        return failed(
-            "the PII scan report covers no relation",
-            f"diamond pii scan --target {ev.target}",
+        return missing("no PII scan report", remedy, path)
+    scanned = report.get("target")
+    if scanned is None:
+        return missing(
+            "the PII scan report does not say which target and schemas it "
+            "covers (written by an older scanner)",
+            remedy,
             path,
         )
+    if scanned != ev.target:
+        return missing(
+            f"the PII scan report is of {scanned}, not {ev.target}", remedy, path
+        )
+    stale = ev.stale(report.get("scanned_at"), "the PII scan report", remedy, path)
+    if stale is not None:
+        return stale
+    schemas = report.get("schemas") or []
+    absent = [s for s in SCAN_SCHEMAS if s not in schemas]
+    if absent:
+        return failed(
+            f"the PII scan left out schema(s) {', '.join(absent)} (it read "
+            f"{', '.join(schemas) or 'none'})",
+            remedy,
+            path,
+        )
+    summary = report.get("summary") or {}
+    if not summary.get("relations"):
+        return failed("the PII scan report covers no relation", remedy, path)
     return passed(
         f"{summary.get('columns')} personal columns found in "
         f"{summary.get('relations')} relations, "
-        f"{len(summary.get('by_type') or {})} kinds of personal data",
+        f"{len(summary.get('by_type') or {})} kinds of personal data; schemas "
+        f"{', '.join(schemas)} scanned on {scanned} at {report.get('scanned_at')}",
         path,
     )
 
@@ -315,14 +437,20 @@ def check_privacy_policy(ev: Evidence) -> Outcome:
 def check_leaks(ev: Evidence) -> Outcome:
     from governance.audit import default_path
 
-    record = _latest_record("privacy.leak_check", ev.target)
+    record = ev.latest("privacy.leak_check")
     where = str(default_path())
+    remedy = f"diamond privacy check --target {ev.target}"
     if record is None:
         return missing(
             f"no privacy.leak_check record for {ev.target} in the audit log",
-            f"diamond privacy check --target {ev.target}",
+            remedy,
             where,
         )
+    stale = ev.stale(
+        record.recorded_at, f"the leak check (audit seq {record.seq})", remedy, where
+    )
+    if stale is not None:
+        return stale
     leaks = record.details.get("leaks") or []
     if leaks:
         return failed(
@@ -380,12 +508,34 @@ def check_safe_harbor(ev: Evidence) -> Outcome:
 # --------------------------------------------------------------------------
 
 
+def _run_ids(event: dict[str, Any]) -> set[str]:
+    """The run of an event and the runs above it (its parent and root)."""
+    run = event.get("run") or {}
+    parent = (run.get("facets") or {}).get("parent") or {}
+    ids = {
+        run.get("runId"),
+        (parent.get("run") or {}).get("runId"),
+        ((parent.get("root") or {}).get("run") or {}).get("runId"),
+    }
+    return {i for i in ids if i}
+
+
 def check_lineage(ev: Evidence) -> Outcome:
+    """Every step of the current run emitted its job; events of other runs
+    (an earlier run, another target's) do not count."""
     path = ev.path("lineage/events.jsonl")
     if not path.is_file():
         return missing("no lineage events", "diamond lineage emit", str(path))
+    run = ev.run
+    if run is None:
+        return missing(
+            f"no completed diamond run on {ev.target} in the audit log, so no "
+            "run's lineage can be checked",
+            f"diamond run --target {ev.target}",
+            str(path),
+        )
     jobs: set[str] = set()
-    events = 0
+    events = others = 0
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():
@@ -398,16 +548,23 @@ def check_lineage(ev: Evidence) -> Outcome:
                     "diamond lineage emit",
                     str(path),
                 )
+            if run.run_id not in _run_ids(event):
+                others += 1
+                continue
             events += 1
             jobs.add(event.get("job", {}).get("name", ""))
     absent = [job for job in LINEAGE_JOBS if job not in jobs]
     if absent:
         return missing(
-            f"no lineage events for job(s) {', '.join(absent)}",
-            "diamond run (every step emits its job)",
+            f"no lineage events of run {run.run_id} for job(s) "
+            f"{', '.join(absent)} ({others} event(s) of other runs ignored)",
+            f"diamond run --target {ev.target} (every step emits its job)",
             str(path),
         )
-    return passed(f"{events} events, {len(jobs)} jobs incl. every step", str(path))
+    return passed(
+        f"{events} events of run {run.run_id}, {len(jobs)} jobs incl. every step",
+        str(path),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -554,6 +711,14 @@ def check_drift(ev: Evidence) -> Outcome:
             f"diamond drift check --target {ev.target}",
             path,
         )
+    stale = ev.stale(
+        report.get("checked_at"),
+        "the drift report",
+        f"diamond drift check --target {ev.target}",
+        path,
+    )
+    if stale is not None:
+        return stale
     results = report.get("results") or []
     if not results:
         return failed("the drift report holds no monitor result", "check", path)
@@ -572,15 +737,84 @@ def check_drift(ev: Evidence) -> Outcome:
     )
 
 
+def _live_incident(ev: Evidence, rate: float, limit: float, answers: int) -> str:
+    """The open incident about the live rate, opened now unless one is
+    still open: a report run every hour must not open one an hour."""
+    from governance.incidents import list_incidents, open_incident
+
+    for incident in list_incidents():
+        if (
+            incident.get("trigger") == HALLUCINATION_TRIGGER
+            and incident["status"] == "open"
+            and (incident.get("evidence") or {}).get("source") == "traces"
+            and incident.get("target") == ev.target
+        ):
+            return str(incident["incident_id"])
+    return open_incident(
+        HALLUCINATION_TRIGGER,
+        ev.target,
+        summary=f"live hallucination rate {rate:.3f} over the last {answers} "
+        f"traced answers, above its limit {limit}",
+        evidence={
+            "source": "traces",
+            "traces": str(ev.path("rag/traces.jsonl")),
+            "rate": rate,
+            "limit": limit,
+            "answers": answers,
+        },
+        owner="ml",
+    )
+
+
+def _check_live_answers(ev: Evidence, limit: float) -> tuple[str, Outcome | None]:
+    """What the traces of real questions say, and a failure (with the
+    runbook's incident opened) when their hallucination rate is over
+    ``limit``: the offline evaluation cannot see what users ask."""
+    from rag.traces import read, stats, traces_path
+
+    path = traces_path(ev.target_dir)
+    recent = sorted(read(path), key=lambda t: str(t.get("asked_at")))[-LIVE_WINDOW:]
+    if len(recent) < LIVE_MINIMUM:
+        return f"{len(recent)} live answers traced, too few for a rate", None
+    rate = stats(recent)["hallucination_rate"]
+    words = f"live hallucination rate {rate:.3f} over the last {len(recent)} answers"
+    if rate <= limit:
+        return words, None
+    incident = _live_incident(ev, rate, limit, len(recent))
+    return words, failed(
+        f"{words}, above its limit {limit} (incident {incident})",
+        "switch the assistant off "
+        "(diamond governance kill-switch assistant off --reason "
+        f"{incident}) and follow the runbook",
+        str(path),
+    )
+
+
 def check_assistant_eval(ev: Evidence) -> Outcome:
+    from rag.evaluate import THRESHOLDS
+
     report = ev.json("rag/eval.json")
     path = str(ev.path("rag/eval.json"))
+    limit = float(
+        (report or {}).get("thresholds", {}).get("hallucination_rate")
+        or THRESHOLDS["hallucination_rate"]
+    )
+    live, spike = _check_live_answers(ev, limit)
+    if spike is not None:
+        return spike
     if report is None:
         return missing(
             "no assistant evaluation in this target folder",
             "diamond rag eval",
             path,
         )
+    # The evaluation names no target: it scores the index of this target
+    # folder, which is rebuilt with each build, so its time tells its build.
+    stale = ev.stale(
+        report.get("evaluated_at"), "the assistant evaluation", "diamond rag eval", path
+    )
+    if stale is not None:
+        return stale
     failures = report.get("failures") or []
     metrics = report.get("metrics") or {}
     if failures:
@@ -592,7 +826,7 @@ def check_assistant_eval(ev: Evidence) -> Outcome:
         )
     return passed(
         f"hit@5 {metrics.get('hit_at_5')}, hallucination rate "
-        f"{metrics.get('hallucination_rate')} ({report.get('evaluated_at')})",
+        f"{metrics.get('hallucination_rate')} ({report.get('evaluated_at')}); {live}",
         path,
     )
 

@@ -1,15 +1,18 @@
 """Records of processing (GDPR article 30), generated from dbt meta.
 
 A model holds personal data when one of its columns carries
-``contains_pii`` or ``contains_phi``. Each such model is one entry: its
-purpose, the data subjects and their retention from the model's
-``config: meta:`` (``purpose``, ``data_subjects``, ``retention``), the
-categories of data from the columns' ``pii_type`` (health data marked as
-a special category), how each category is masked, and the roles that may
-read it. The roles come from the ``+grants`` of the model's folder in
-``dbt_project.yml`` rendered as for Postgres, the one target where dbt
-grants apply; DuckDB has no roles and Athena gets the same split through
-Lake Formation tags.
+``contains_pii`` or ``contains_phi``, or when its ``config: meta:`` names
+in ``profiles`` the column that identifies the person its rows are about:
+the model's outputs (predictions, their explanations) profile identifiable
+players, GDPR article 4(4), even though no column is tagged. Each such
+model is one entry: its purpose, the data subjects and their retention
+from the model's ``config: meta:`` (``purpose``, ``data_subjects``,
+``retention``), the categories of data from the columns' ``pii_type``
+(health data marked as a special category), how each category is masked,
+and the roles that may read it, which every entry must name. The roles
+come from the ``+grants`` of the model's folder in ``dbt_project.yml``
+rendered as for Postgres, the one target where dbt grants apply; DuckDB
+has no roles and Athena gets the same split through Lake Formation tags.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import yaml
 
 from diamond.settings import project_dir
 
-REQUIRED_KEYS = ("purpose", "data_subjects", "retention")
+REQUIRED_KEYS = ("purpose", "data_subjects", "retention", "roles")
 #: The raw schema is readable by this role only (diamond/access.py).
 RAW_READER = "diamond_privacy_officer"
 
@@ -45,18 +48,14 @@ class Activity:
     masking: dict[str, str] = field(default_factory=dict)
     roles: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    #: The column naming the person profiled, for outputs about people.
+    profiles: str | None = None
 
     @property
     def missing_keys(self) -> list[str]:
-        return [
-            key
-            for key, value in (
-                ("purpose", self.purpose),
-                ("data_subjects", self.data_subjects),
-                ("retention", self.retention),
-            )
-            if not value
-        ]
+        # Without roles the record cannot say who reads the data (art. 30
+        # (1)(d)); "owner only" is a grant decision nobody wrote down.
+        return [key for key in REQUIRED_KEYS if not getattr(self, key)]
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(vars(self))
@@ -106,9 +105,10 @@ def activities(manifest: dict[str, Any], root: Path | None = None) -> list[Activ
             for name, column in node["columns"].items()
             if _meta(column).get("contains_pii") or _meta(column).get("contains_phi")
         }
-        if not personal:
-            continue
         meta = _meta(node)
+        profiles = meta.get("profiles")
+        if not personal and not profiles:
+            continue
         subjects = meta.get("data_subjects") or []
         if isinstance(subjects, str):
             subjects = [subjects]
@@ -126,7 +126,15 @@ def activities(manifest: dict[str, Any], root: Path | None = None) -> list[Activ
                 for d in node["depends_on"]["nodes"]
                 if d.startswith("source.")
             ),
+            profiles=profiles,
         )
+        if profiles:
+            key = _meta(node["columns"].get(profiles) or {})
+            activity.categories["person_key"] = [profiles]
+            activity.categories["profile"] = sorted(
+                name for name in node["columns"] if name != profiles
+            )
+            activity.masking[profiles] = key.get("masking_policy") or "none"
         for name, column in personal.items():
             kind = column.get("pii_type") or "unspecified"
             activity.categories.setdefault(kind, []).append(name)
@@ -188,9 +196,10 @@ def render_markdown(found: list[Activity], sources: list[dict[str, Any]]) -> str
             "- special categories (health, article 9): "
             f"{', '.join(activity.special_categories) or 'none'}",
             f"- masking: {masking}",
+            "- profiling of identifiable persons (article 4(4)): "
+            + (f"yes, by {activity.profiles}" if activity.profiles else "no"),
             f"- retention: {activity.retention or 'MISSING'}",
-            "- readers (Postgres roles): "
-            f"{', '.join(activity.roles) or 'no grant: owner only'}",
+            f"- readers (Postgres roles): {', '.join(activity.roles) or 'MISSING'}",
             f"- read from: {', '.join(activity.sources) or 'other models'}",
             "",
         ]

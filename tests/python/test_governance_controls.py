@@ -22,6 +22,7 @@ from diamond.errors import DiamondError
 from governance import controls
 from governance.audit import AuditLog, verify
 from ml.train import current_version
+from rag.answer import NOTICE
 from rag.assistant import OUT_OF_SERVICE, Assistant, out_of_service
 
 OLD, NEW = "ops-aaaaaaaaaaaa", "ops-bbbbbbbbbbbb"
@@ -123,6 +124,14 @@ def test_assistant_refuses_while_switched_off(env: dict[str, Path]) -> None:
     assert answer.text == OUT_OF_SERVICE
     assert "out of service" in answer.notice
     assert "hallucination spike" in answer.notice
+    # Refused or not, the words come from an automated assistant.
+    assert answer.notice.startswith(NOTICE)
+    (switched,) = records(env, "control.kill_switch")
+    assert switched.subject == "assistant"
+    assert switched.actor == "tester"
+    assert switched.details["old"] == {"in_service": True}
+    assert switched.details["new"]["in_service"] is False
+    assert switched.details["new"]["reason"] == "hallucination spike"
     # The front door refuses before it needs an index: this folder has none.
     helper = Assistant(env["controls"].parent / "no-target", warehouse=False)
     asked = helper.ask("What is OPS?")
@@ -130,9 +139,13 @@ def test_assistant_refuses_while_switched_off(env: dict[str, Path]) -> None:
     assert asked.text == OUT_OF_SERVICE
     assert asked.sources == []
     assert "out of service" in asked.render()
+    assert NOTICE in asked.render()
 
     controls.set_switch("assistant", True, reason="evaluation passes again")
     assert out_of_service("What is OPS?") is None
+    back = records(env, "control.kill_switch")[-1]
+    assert (back.subject, back.details["new"]["in_service"]) == ("assistant", True)
+    assert verify(env["audit"]).ok
 
 
 def test_current_version_honours_a_pin_in_the_registry(env: dict[str, Path]) -> None:

@@ -9,9 +9,12 @@ and the command that produces it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,8 +25,11 @@ import pytest
 from conftest import run_diamond
 
 from diamond.cli import main
-from governance.audit import record, sync_to_duckdb
-from governance.report import CONTROLS, build_report
+from diamond.errors import DiamondError
+from governance.audit import AuditLog, record, sync_to_duckdb
+from governance.incidents import list_incidents, update_incident
+from governance.privacy.actions import SCAN_SCHEMAS
+from governance.report import CONTROLS, build_report, checks, ropa
 from ml.train import file_sha256
 
 #: Artifacts the report reads from the dbt target folder.
@@ -35,7 +41,14 @@ ARTIFACTS = (
     "lineage",
     "drift",
 )
-PERSONAL_MODELS = {
+#: Outputs of the model about named players: profiling, not tagged columns.
+PROFILING_MODELS = {
+    "ml_marcel_projections",
+    "ml_predictions",
+    "ml_shap_contributions",
+    "ml_lime_explanations",
+}
+PERSONAL_MODELS = PROFILING_MODELS | {
     "dim_players",
     "fct_injury_stints_deidentified",
     "ml_next_season_features",
@@ -241,6 +254,15 @@ def test_records_of_processing_name_categories_and_roles(reported: dict) -> None
     players = activities["dim_players"]
     assert "diamond_ml_engineer" in players["roles"]
     assert "person_name" in players["categories"]
+    for name in PROFILING_MODELS:
+        profiled = activities[name]
+        assert profiled["profiles"] == "player_id"
+        assert profiled["categories"]["person_key"] == ["player_id"]
+        assert profiled["data_subjects"] == ["players"]
+        assert "diamond_ml_engineer" in profiled["roles"]
+    assert "profiling of identifiable persons (article 4(4)): yes, by player_id" in (
+        (reported["folder"] / "records_of_processing.md").read_text()
+    )
     raw = {s["relation"] for s in reported["records"]["restricted_sources"]}
     assert {"raw.people", "raw.fan_accounts"} <= raw
     text = (reported["folder"] / "records_of_processing.md").read_text()
@@ -292,6 +314,7 @@ def test_a_failing_assistant_evaluation_fails(copy: Path) -> None:
     (copy / "rag" / "eval.json").write_text(
         json.dumps(
             {
+                "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "metrics": {"hit_at_5": 0.5, "hallucination_rate": 0.1},
                 "failures": ["hit@5 0.50 below 0.90"],
             }
@@ -471,3 +494,319 @@ def test_every_control_passes_on_the_postgres_run(postgres_reported: dict) -> No
     assert details["statuses"] == {
         c["id"]: c["status"] for c in postgres_reported["run"]["controls"]
     }
+
+
+# --------------------------------------------------------------------------
+# Evidence of another run, another target or part of the warehouse
+# --------------------------------------------------------------------------
+
+#: The controls whose evidence a run writes after its build.
+RUN_EVIDENCE = {
+    "privacy.scan": "diamond pii scan --target duckdb",
+    "privacy.leaks": "diamond privacy check --target duckdb",
+    "lineage.events": "diamond run --target duckdb",
+    "monitoring.drift": "diamond drift check --target duckdb",
+    "assistant.evaluation": "diamond rag eval",
+}
+
+
+def _start_run(copy: Path) -> str:
+    """A new `diamond run` under way on the copy, as its report step sees
+    it: the run id in the environment and its pipeline.start record."""
+    run_id = str(uuid.uuid4())
+    os.environ["DIAMOND_RUN_ID"] = run_id
+    record("pipeline.start", target="duckdb", subject=run_id, run_id=run_id)
+    sync_to_duckdb(
+        Path(os.environ["DIAMOND_AUDIT_LOG"]), Path(os.environ["DIAMOND_DUCKDB_PATH"])
+    )
+    return run_id
+
+
+def test_evidence_of_an_earlier_run_is_stale(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As when the assistant is switched off: the run skips its evaluation,
+    # and the eval.json of the run before must not pass for this one.
+    monkeypatch.setenv("DIAMOND_RUN_ID", "placeholder")
+    run_id = _start_run(copy)
+    report = build_report("duckdb", copy)
+    found = {row.id: row for row in report.rows}
+    assert {r.id for r in report.failing} == set(RUN_EVIDENCE)
+    for control, command in RUN_EVIDENCE.items():
+        row = found[control]
+        assert row.status == "missing", row.detail
+        assert f"(to fix: {command}" in row.detail
+        assert row.outcome.evidence, control
+    assert "the assistant evaluation is stale" in found["assistant.evaluation"].detail
+    assert f"the start of run {run_id}" in found["assistant.evaluation"].detail
+    assert found["assistant.evaluation"].outcome.evidence == [
+        str(copy / "rag" / "eval.json")
+    ]
+    assert "the PII scan report is stale" in found["privacy.scan"].detail
+    assert "the leak check (audit seq " in found["privacy.leaks"].detail
+    assert f"no lineage events of run {run_id} for job(s) diamond.run" in (
+        found["lineage.events"].detail
+    )
+
+
+def test_a_fresh_evaluation_of_the_run_passes_again(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIAMOND_RUN_ID", "placeholder")
+    _start_run(copy)
+    path = copy / "rag" / "eval.json"
+    evaluation = json.loads(path.read_text())
+    evaluation["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    path.write_text(json.dumps(evaluation))
+    report = build_report("duckdb", copy)
+    assert statuses(report)["assistant.evaluation"] == "pass"
+
+
+def test_a_later_build_makes_the_scan_and_evaluation_stale(copy: Path) -> None:
+    results = json.loads((copy / "run_results.json").read_text())
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    results["metadata"]["generated_at"] = later.isoformat()
+    (copy / "run_results.json").write_text(json.dumps(results))
+    report = build_report("duckdb", copy)
+    failing = {r.id: r for r in report.failing}
+    assert set(failing) == set(RUN_EVIDENCE) - {"lineage.events"}
+    assert "before the build in run_results.json" in failing["privacy.scan"].detail
+
+
+def _rewrite_scan(copy: Path, **changes: object) -> None:
+    path = copy / "privacy" / "pii_report.json"
+    scan = json.loads(path.read_text())
+    scan.update(changes)
+    path.write_text(json.dumps(scan))
+
+
+def test_the_scan_report_records_its_target_and_schemas(copy: Path) -> None:
+    scan = json.loads((copy / "privacy" / "pii_report.json").read_text())
+    assert scan["target"] == "duckdb"
+    assert scan["schemas"] == list(SCAN_SCHEMAS)
+    assert set(scan["relations_scanned"]) <= set(SCAN_SCHEMAS)
+    assert scan["relations_scanned"]["raw"] > 0
+    assert scan["run_id"]
+
+
+def test_a_scan_that_left_out_a_schema_fails(copy: Path) -> None:
+    _rewrite_scan(copy, schemas=[s for s in SCAN_SCHEMAS if s != "marts"])
+    report = build_report("duckdb", copy)
+    (row,) = report.failing
+    assert (row.id, row.status) == ("privacy.scan", "fail")
+    assert "left out schema(s) marts" in row.detail
+    assert "diamond pii scan --target duckdb" in row.detail
+
+
+def test_a_scan_of_another_target_is_missing(copy: Path) -> None:
+    _rewrite_scan(copy, target="postgres")
+    report = build_report("duckdb", copy)
+    (row,) = report.failing
+    assert (row.id, row.status) == ("privacy.scan", "missing")
+    assert "the PII scan report is of postgres, not duckdb" in row.detail
+
+
+def test_a_scan_report_without_its_scope_is_missing(copy: Path) -> None:
+    path = copy / "privacy" / "pii_report.json"
+    scan = json.loads(path.read_text())
+    path.write_text(json.dumps({k: scan[k] for k in ("summary", "findings")}))
+    report = build_report("duckdb", copy)
+    (row,) = report.failing
+    assert (row.id, row.status) == ("privacy.scan", "missing")
+    assert "does not say which target and schemas" in row.detail
+
+
+def test_a_missing_scan_report_is_missing(copy: Path) -> None:
+    (copy / "privacy" / "pii_report.json").unlink()
+    report = build_report("duckdb", copy)
+    found = statuses(report)
+    assert found["privacy.scan"] == "missing"
+    assert found["privacy.policy"] == "missing"
+    assert {r.id for r in report.failing} == {"privacy.scan", "privacy.policy"}
+    row = next(r for r in report.failing if r.id == "privacy.scan")
+    assert "(to fix: diamond pii scan --target duckdb)" in row.detail
+
+
+def test_a_missing_manifest_fails_every_control_that_reads_it(copy: Path) -> None:
+    (copy / "manifest.json").unlink()
+    report = build_report("duckdb", copy)
+    assert not report.ok
+    found = statuses(report)
+    for control in ("build.contracts", "privacy.policy", "privacy.records"):
+        assert found[control] == "missing", control
+    assert found["privacy.safe_harbor"] == "missing"
+    row = next(r for r in report.failing if r.id == "build.contracts")
+    assert "no manifest.json" in row.detail and "diamond build" in row.detail
+    written = json.loads(
+        (copy / "governance" / "records_of_processing.json").read_text()
+    )
+    assert written["activities"] == []
+
+
+def test_the_run_fails_when_its_report_step_fails(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import diamond.cli as cli
+    import diamond.dbt
+
+    (copy / "drift" / "report.json").unlink()
+    with pytest.raises(DiamondError, match=r"\(monitoring\.drift\)"):
+        cli.cmd_run_governance_report(argparse.Namespace(target="duckdb"))
+
+    # The whole run, down to this one step, exits 1 and records the failure.
+    monkeypatch.setenv("DIAMOND_RUN_ID", str(uuid.uuid4()))
+    monkeypatch.setattr(diamond.dbt, "start_parse", lambda target: None)
+    monkeypatch.setattr(
+        cli,
+        "run_steps",
+        lambda: [cli.Step("governance report", cli.cmd_run_governance_report)],
+    )
+    assert main(["run", "--target", "duckdb"]) == 1
+    err = capsys.readouterr().err
+    assert "step 1/1 (governance report) failed" in err
+    audit = AuditLog(Path(os.environ["DIAMOND_AUDIT_LOG"]))
+    failed = [r for r in audit.records() if r.action == "pipeline.fail"][-1]
+    assert failed.subject == os.environ["DIAMOND_RUN_ID"]
+    assert failed.details["step"] == "governance report"
+
+
+# --------------------------------------------------------------------------
+# The assistant's live answers
+# --------------------------------------------------------------------------
+
+
+def _traces(folder: Path, answers: int, hallucinated: int) -> None:
+    path = folder / "rag" / "traces.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        for n in range(answers):
+            trace = {
+                "kind": "trace",
+                "trace_id": uuid.uuid4().hex,
+                "asked_at": datetime.now(UTC).isoformat(),
+                "refused": False,
+                "groundedness": 0.5,
+                "hallucinated": n < hallucinated,
+            }
+            out.write(json.dumps(trace) + "\n")
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> checks.Evidence:
+    monkeypatch.setenv("DIAMOND_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("DIAMOND_TARGET", "duckdb")
+    monkeypatch.delenv("DIAMOND_RUN_ID", raising=False)
+    return checks.Evidence("duckdb", tmp_path / "target")
+
+
+def _spikes() -> list[dict]:
+    return [i for i in list_incidents() if i["trigger"] == checks.HALLUCINATION_TRIGGER]
+
+
+def test_a_live_hallucination_spike_opens_the_runbook_incident(
+    live: checks.Evidence,
+) -> None:
+    limit = 0.02
+    _traces(live.target_dir, checks.LIVE_MINIMUM, hallucinated=2)
+    outcome = checks.check_assistant_eval(live)
+    assert outcome.status == "fail"
+    (incident,) = _spikes()
+    assert incident["incident_id"] in outcome.detail
+    assert f"live hallucination rate 0.100 over the last {checks.LIVE_MINIMUM}" in (
+        outcome.detail
+    )
+    assert incident["evidence"]["source"] == "traces"
+    assert incident["evidence"]["limit"] == limit
+    assert incident["severity"] == "SEV2" and incident["target"] == "duckdb"
+    assert outcome.evidence == [str(live.target_dir / "rag" / "traces.jsonl")]
+
+    # While it is open, the next report names it rather than open another.
+    again = checks.check_assistant_eval(live)
+    assert again.status == "fail"
+    assert [i["incident_id"] for i in _spikes()] == [incident["incident_id"]]
+
+    # Closed, and the rate still too high: a new incident.
+    update_incident(incident["incident_id"], reason="corpus fixed", close=True)
+    checks.check_assistant_eval(live)
+    assert [i["status"] for i in _spikes()] == ["closed", "open"]
+
+
+def test_live_answers_within_the_limit_open_nothing(live: checks.Evidence) -> None:
+    # 1 in 60 is under the 2% limit; the evaluation is then what is missing.
+    _traces(live.target_dir, 60, hallucinated=1)
+    outcome = checks.check_assistant_eval(live)
+    assert outcome.status == "missing"
+    assert "no assistant evaluation" in outcome.detail
+    assert _spikes() == []
+
+
+def test_too_few_live_answers_are_no_rate(live: checks.Evidence) -> None:
+    _traces(live.target_dir, checks.LIVE_MINIMUM - 1, hallucinated=5)
+    assert checks.check_assistant_eval(live).status == "missing"
+    assert _spikes() == []
+
+
+# --------------------------------------------------------------------------
+# Records of processing from a manifest
+# --------------------------------------------------------------------------
+
+
+def _node(name: str, meta: dict, columns: dict, fqn: list[str]) -> dict:
+    return {
+        "resource_type": "model",
+        "name": name,
+        "schema": "ml",
+        "config": {"enabled": True, "meta": meta},
+        "columns": {c: {"name": c, "meta": m} for c, m in columns.items()},
+        "fqn": fqn,
+        "depends_on": {"nodes": []},
+        "patch_path": "diamond://models/marts/ml/_ml__models.yml",
+    }
+
+
+def test_profiling_outputs_are_records_and_need_readers(tmp_path: Path) -> None:
+    meta = {
+        "profiles": "player_id",
+        "purpose": "projections",
+        "data_subjects": ["players"],
+        "retention": "rebuilt",
+    }
+    manifest = {
+        "nodes": {
+            "model.diamond.ml_predictions": _node(
+                "ml_predictions",
+                meta,
+                {"player_id": {}, "predicted_ops": {}},
+                ["diamond", "marts", "ml", "training", "ml_predictions"],
+            ),
+            "model.diamond.ml_metrics": _node(
+                "ml_metrics",
+                {},
+                {"split": {}, "mae": {}},
+                ["diamond", "marts", "ml", "training", "ml_metrics"],
+            ),
+        }
+    }
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "dbt_project.yml").write_text(
+        "models:\n  diamond:\n    marts:\n      +grants: "
+        "\"{{ {'select': ['diamond_ml_engineer']} }}\"\n"
+    )
+    (activity,) = ropa.activities(manifest, granted)
+    assert activity.model == "ml_predictions"
+    assert activity.categories == {
+        "person_key": ["player_id"],
+        "profile": ["predicted_ops"],
+    }
+    assert activity.roles == ["diamond_ml_engineer"]
+    assert activity.missing_keys == []
+    text = ropa.render_markdown([activity], [])
+    assert "yes, by player_id" in text and "MISSING" not in text
+
+    ungranted = tmp_path / "ungranted"
+    ungranted.mkdir()
+    (ungranted / "dbt_project.yml").write_text("models:\n  diamond: {}\n")
+    (activity,) = ropa.activities(manifest, ungranted)
+    assert activity.missing_keys == ["roles"]
+    assert "- readers (Postgres roles): MISSING" in ropa.render_markdown([activity], [])

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +21,13 @@ import duckdb
 import pytest
 from conftest import run_diamond
 
+from diamond.errors import DiamondError
 from governance.audit import AuditLog
 from governance.drift.incidents import load_rules
 from governance.incidents import (
+    AUDIT_TRIGGER,
     build_failures,
+    open_incident,
     open_privacy_incidents,
     side_file,
 )
@@ -88,7 +93,7 @@ def test_build_failures_are_sorted_into_their_triggers() -> None:
             {
                 "unique_id": "model.diamond.fct_team_seasons",
                 "status": "error",
-                "message": "This model has an enforced contract that failed.",
+                "message": "Compilation Error: column id is varchar, not integer",
             },
             {
                 "unique_id": "model.diamond.fct_other",
@@ -97,8 +102,12 @@ def test_build_failures_are_sorted_into_their_triggers() -> None:
             },
         ]
     }
+    contracted = {"group": "analytics", "contract": {"enforced": True}}
     manifest = {
-        "nodes": {"model.diamond.fct_team_seasons": {"config": {"group": "analytics"}}}
+        "nodes": {
+            "model.diamond.fct_team_seasons": {"config": contracted},
+            "model.diamond.fct_other": {"config": {"contract": {"enforced": False}}},
+        }
     }
     found = build_failures(results, manifest)
     assert [n["node"] for n in found["dbt.test_failure"]] == [
@@ -112,6 +121,57 @@ def test_build_failures_are_sorted_into_their_triggers() -> None:
             "group": "analytics",
         }
     ]
+
+
+TINY_PROJECT = {
+    "dbt_project.yml": "name: tiny\nversion: '1.0'\nprofile: tiny\n",
+    # A text where the contract promises an integer, and a model that fails
+    # for another reason without a contract.
+    "models/promised.sql": "select 'not a number' as id",
+    "models/uncontracted.sql": "select * from no_such_table",
+    "models/schema.yml": (
+        "version: 2\nmodels:\n  - name: promised\n    config:\n"
+        "      contract: {enforced: true}\n    columns:\n"
+        "      - name: id\n        data_type: integer\n"
+    ),
+}
+
+
+def test_a_real_broken_contract_is_told_from_other_errors(tmp_path: Path) -> None:
+    for name, text in TINY_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "profiles.yml").write_text(
+        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'tiny.duckdb'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    dbt = str(Path(sys.executable).parent / "dbt")
+    folders = ["--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path)]
+    done = subprocess.run(
+        [dbt, "build", *folders],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    target = tmp_path / "target"
+    results = json.loads((target / "run_results.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    statuses = {r["unique_id"]: r["status"] for r in results["results"]}
+    assert statuses == {
+        "model.tiny.promised": "error",
+        "model.tiny.uncontracted": "error",
+    }
+    found = build_failures(results, manifest)
+    assert found == {
+        "dbt.contract_failure": [
+            {"node": "model.tiny.promised", "status": "error", "group": None}
+        ]
+    }
 
 
 def _base_env(tmp_path: Path) -> dict[str, str]:
@@ -184,3 +244,143 @@ def test_a_failed_build_opens_a_test_failure_incident(
         for node in details["evidence"]["nodes"]
     )
     assert details["evidence"]["run_results"] == str(target / "run_results.json")
+
+
+def test_governance_incidents_lists_both_places(
+    audit_log: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diamond.cli import main
+
+    leak = Leak('"marts"."contact_sheet"', "email", "email", 3)
+    [first] = open_privacy_incidents("duckdb", leaks=[leak])
+    second = open_incident(
+        AUDIT_TRIGGER,
+        None,
+        summary="audit log: FAILED",
+        evidence={"log": str(audit_log), "problems": []},
+        audit_log=audit_log,
+    )
+    assert main(["governance", "incidents", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(i["incident_id"], i["trigger"]) for i in listed] == [
+        (first, "privacy.leak"),
+        (second, AUDIT_TRIGGER),
+    ]
+    assert listed[0]["run_id"] == "run-under-test"
+    assert main(["governance", "incidents"]) == 0
+    printed = capsys.readouterr()
+    assert first in printed.out and second in printed.out
+    assert "2 incident(s)" in printed.err
+
+
+def test_governance_incidents_reads_past_a_damaged_log(
+    audit_log: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diamond.cli import main
+
+    leak = Leak('"marts"."contact_sheet"', "email", "email", 3)
+    [first] = open_privacy_incidents("duckdb", leaks=[leak])
+    with audit_log.open("ab") as handle:
+        handle.write(b"{not json\n")
+    # The damage itself is reported beside the log, as verify would.
+    second = open_incident(
+        AUDIT_TRIGGER,
+        None,
+        summary="audit log: FAILED",
+        evidence={"log": str(audit_log), "problems": ["line 2"]},
+        audit_log=audit_log,
+    )
+    assert main(["governance", "incidents"]) == 0
+    printed = capsys.readouterr()
+    assert first in printed.out and second in printed.out
+    assert "2 incident(s)" in printed.err
+
+
+def test_follow_ups_and_closing_are_audited_and_listed(
+    audit_log: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from diamond.cli import main
+
+    leak = Leak('"marts"."contact_sheet"', "email", "email", 3)
+    [incident_id] = open_privacy_incidents("duckdb", leaks=[leak])
+    note = ["governance", "incident", "note", incident_id]
+    assert main([*note, "--reason", "grants revoked"]) == 0
+    # The breach clock runs: no closing before the notification decision.
+    close = ["governance", "incident", "close", incident_id, "--reason", "fixed"]
+    assert main(close) == 1
+    assert "--breach-decision notify or no-notify" in capsys.readouterr().err
+    decide = ["--breach-decision", "no-notify", "--reason", "hashed values only"]
+    assert main([*note, *decide]) == 0
+    assert main(close) == 0
+    err = capsys.readouterr().err
+    assert f"{incident_id} closed (fixed)" in err
+    assert "post-incident review due by " in err
+
+    records = [r for r in AuditLog(audit_log).records() if r.subject == incident_id]
+    assert [r.action for r in records] == [
+        "incident.open",
+        "incident.update",
+        "incident.update",
+        "incident.close",
+    ]
+    assert records[2].details["breach_decision"] == "no-notify"
+    assert records[3].run_id == "run-under-test"
+    closed_at = datetime.fromisoformat(records[3].details["at"])
+    due = datetime.fromisoformat(records[3].details["review_due_by"])
+    assert timedelta(days=5) <= due - closed_at <= timedelta(days=9)
+    assert due.weekday() < 5
+
+    # Closed, it takes its review and nothing else.
+    assert main([*note, "--reason", "late note"]) == 1
+    assert "takes only its post-incident review" in capsys.readouterr().err
+    review = ["--review", "docs/reviews/leak.md", "--reason", "review written"]
+    assert main([*note, *review]) == 0
+
+    assert main(["governance", "incidents", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["status"] == "closed"
+    assert listed["breach_decision"] == "no-notify"
+    assert [u["action"] for u in listed["updates"]] == [
+        "incident.update",
+        "incident.update",
+        "incident.close",
+        "incident.update",
+    ]
+    assert listed["updates"][-1]["review"] == "docs/reviews/leak.md"
+    assert main(["governance", "incidents"]) == 0
+    printed = capsys.readouterr()
+    assert "closed" in printed.out
+    assert "1 incident(s), 0 open" in printed.err
+
+
+def test_follow_ups_of_an_audit_incident_stay_beside_the_log(
+    audit_log: Path,
+) -> None:
+    from governance.incidents import list_incidents, update_incident
+
+    incident_id = open_incident(
+        AUDIT_TRIGGER,
+        None,
+        summary="audit log: FAILED",
+        evidence={"log": str(audit_log), "problems": []},
+        audit_log=audit_log,
+    )
+    update_incident(incident_id, reason="restored from the mirror", close=True)
+    # Nothing was appended to the log under suspicion.
+    assert not audit_log.exists()
+    lines = side_file(audit_log).read_text().splitlines()
+    assert [json.loads(line)["action"] for line in lines] == [
+        "incident.open",
+        "incident.close",
+    ]
+    (listed,) = list_incidents(audit_log)
+    assert (listed["incident_id"], listed["status"]) == (incident_id, "closed")
+
+
+def test_an_unknown_incident_cannot_be_updated(audit_log: Path) -> None:
+    from governance.incidents import update_incident
+
+    with pytest.raises(DiamondError, match="no incident 'INC-nothing'"):
+        update_incident("INC-nothing", reason="x")
+    with pytest.raises(DiamondError, match="--reason"):
+        update_incident("INC-nothing", reason=" ")
