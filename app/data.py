@@ -45,6 +45,11 @@ ERAS: tuple[tuple[str, int, int], ...] = (
 #: The two major leagues of today; the pages plot them by default.
 MODERN_LEAGUES = ("AL", "NL")
 
+#: The warehouses the dashboard queries. Athena is left out: querying it
+#: needs AWS credentials and costs money per scan, which a page view should
+#: not do behind the reader's back.
+QUERIED_TARGETS = ("duckdb", "postgres")
+
 
 class NotBuiltError(DiamondError):
     """Data the dashboard needs has not been produced yet.
@@ -58,6 +63,10 @@ class NotBuiltError(DiamondError):
         self.command = command
 
 
+class UnqueriedTargetError(DiamondError):
+    """The warehouse chosen is one the dashboard does not query (Athena)."""
+
+
 # --------------------------------------------------------------------------
 # Where things are
 # --------------------------------------------------------------------------
@@ -66,6 +75,30 @@ class NotBuiltError(DiamondError):
 def target() -> str:
     """The warehouse the dashboard reads: ``DIAMOND_TARGET``, else duckdb."""
     return check_target(None)
+
+
+def target_note() -> str | None:
+    """What to do when the chosen warehouse is one the dashboard does not
+    query, or None when it queries it."""
+    chosen = target()
+    if chosen in QUERIED_TARGETS:
+        return None
+    return (
+        f"The dashboard reads the DuckDB or Postgres warehouse, not {chosen}: "
+        "pages that query the warehouse are left empty. Serve it with "
+        "`diamond app --target duckdb` (or `--target postgres`, with the "
+        "`PG*` variables naming the server), or set `DIAMOND_TARGET` to "
+        "`duckdb` or `postgres` before `streamlit run app/Home.py`."
+    )
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """The errors a read of data that is missing, half-written or locked by
+    a build raises; any other error is a fault of the dashboard itself."""
+    import duckdb
+    import psycopg2
+
+    return (DiamondError, OSError, json.JSONDecodeError, duckdb.Error, psycopg2.Error)
 
 
 def target_dir() -> Path:
@@ -115,6 +148,9 @@ def frame(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
     ``?`` marks parameters on every target.
     """
     chosen = target()
+    note = target_note()
+    if note is not None:
+        raise UnqueriedTargetError(note)
     if chosen == "duckdb" and not duckdb_path().exists():
         raise NotBuiltError(f"the DuckDB warehouse {duckdb_path()}", "diamond run")
     if chosen == "duckdb":

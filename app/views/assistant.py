@@ -14,10 +14,11 @@ ui.header(
 )
 
 if not (data.target_dir() / "rag" / "index").is_dir():
-    st.info(
-        "The assistant has no index yet. Build it with `diamond rag index` "
-        "(a step of `diamond run`), then reload this page. Asking still "
-        "works: the first question builds the index, which takes a while."
+    ui.not_built(
+        "the assistant's index",
+        "diamond rag index",
+        "It is a step of `diamond run`. Asking still works: the first "
+        "question builds the index, which takes a while.",
     )
 
 history: list[dict] = st.session_state.setdefault("assistant_history", [])

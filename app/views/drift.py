@@ -67,7 +67,7 @@ if history is not None:
         st.info("governance.drift_history has no deciding checks yet.")
     else:
         monitors = sorted(deciding["monitor"].unique())
-        monitor = st.selectbox("Monitor", monitors)
+        monitor = st.selectbox("Monitor", monitors, key="drift_monitor")
         rows = deciding[deciding["monitor"] == monitor].copy()
         rows["series"] = (
             rows["column_name"].fillna("(relation)")

@@ -46,7 +46,7 @@ else:
     )
 st.dataframe(gaps, hide_index=True, key="gaps")
 
-attribute = st.selectbox("Attribute", list(gaps["attribute"]))
+attribute = st.selectbox("Attribute", list(gaps["attribute"]), key="fairness_attribute")
 chosen = groups[groups["attribute"] == attribute]
 colours = ["#d62728" if bool(v) else "#1f77b4" for v in chosen["in_gap"]]
 figure = go.Figure()

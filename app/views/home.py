@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import data, ui
@@ -46,9 +47,13 @@ def _built() -> dict[str, bool]:
 built = ui.attempt(_built)
 if built is not None:
     st.subheader("What is built")
-    st.dataframe(
-        [{"part": part, "built": "yes" if ok else "no"} for part, ok in built.items()],
-        hide_index=True,
+    # A plain table rather than the data grid: a handful of rows need no
+    # scrolling or sorting, and its cells are text a reader can copy.
+    st.table(
+        pd.DataFrame(
+            {"built": ["yes" if ok else "no" for ok in built.values()]},
+            index=pd.Index(list(built), name="part"),
+        )
     )
     if not all(built.values()):
         st.info(

@@ -48,7 +48,7 @@ trend = px.line(
     height=560,
 )
 trend.update_yaxes(matches=None)
-st.plotly_chart(trend)
+st.plotly_chart(trend, key="trend_chart")
 
 st.subheader("Run scoring by era")
 era_order = [name for name, _, _ in data.ERAS]

@@ -15,15 +15,15 @@ from governance.lineage.graph import LAYER_COLOURS, PII_COLOUR
 FOCUS_COLOUR = "#f58518"
 
 
-def _flow_figure(flow: dict, ref: str) -> go.Figure:
-    """The column-level graph: hops from the chosen column left to right."""
-    at = {n["key"]: n for n in flow["nodes"]}
+def _edges(at: dict[str, tuple[float, float]], edges: list) -> go.Figure:
+    """A figure holding one grey line per edge between the positions ``at``
+    (x to the right, y upwards), for the nodes to be drawn over."""
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
-    for parent, child in flow["edges"]:
-        edge_x += [at[parent]["depth"], at[child]["depth"], None]
-        edge_y += [-at[parent]["row"], -at[child]["row"], None]
-    figure = go.Figure(
+    for parent, child in edges:
+        edge_x += [at[parent][0], at[child][0], None]
+        edge_y += [at[parent][1], at[child][1], None]
+    return go.Figure(
         go.Scatter(
             x=edge_x,
             y=edge_y,
@@ -33,6 +33,12 @@ def _flow_figure(flow: dict, ref: str) -> go.Figure:
             showlegend=False,
         )
     )
+
+
+def _flow_figure(flow: dict, ref: str) -> go.Figure:
+    """The column-level graph: hops from the chosen column left to right."""
+    at = {n["key"]: (n["depth"], -n["row"]) for n in flow["nodes"]}
+    figure = _edges(at, flow["edges"])
     figure.add_trace(
         go.Scatter(
             x=[n["depth"] for n in flow["nodes"]],
@@ -76,21 +82,9 @@ around = left.selectbox("Relation", choices, index=default, key="lineage_relatio
 depth = right.slider("Hops each way", 1, 6, 2, key="lineage_depth")
 graph = ui.load(data.lineage_graph, around, depth)
 
-nodes = {node["id"]: node for node in graph["nodes"]}
-edge_x: list[float | None] = []
-edge_y: list[float | None] = []
-for parent, child in graph["edges"]:
-    edge_x += [nodes[parent]["rank"], nodes[child]["rank"], None]
-    edge_y += [-nodes[parent]["row"], -nodes[child]["row"], None]
-figure = go.Figure(
-    go.Scatter(
-        x=edge_x,
-        y=edge_y,
-        mode="lines",
-        line={"color": "#999", "width": 1},
-        hoverinfo="skip",
-        showlegend=False,
-    )
+figure = _edges(
+    {node["id"]: (node["rank"], -node["row"]) for node in graph["nodes"]},
+    graph["edges"],
 )
 for layer, colour in LAYER_COLOURS.items():
     members = [n for n in graph["nodes"] if n["layer"] == layer]

@@ -46,7 +46,9 @@ if traces is not None:
         tiles[3].metric("Groundedness", _rate(figures.get("groundedness")))
         tiles[4].metric("Hallucination rate", _rate(figures.get("hallucination_rate")))
         tiles[5].metric("Refusal rate", _rate(figures.get("refusal_rate")))
-        window = st.slider("Rolling window (questions)", 5, 200, 20)
+        window = st.slider(
+            "Rolling window (questions)", 5, 200, 20, key="latency_window"
+        )
         latency = data.latency_over_time(traces, window)
         st.plotly_chart(
             px.line(

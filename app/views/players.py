@@ -63,20 +63,39 @@ with leaders_tab:
     if categories and teams is not None:
         first, last = int(teams["season"].min()), int(teams["season"].max())
         left, right = st.columns(2)
-        season = left.number_input("Season", first, last, last, step=1)
+        season = left.number_input(
+            "Season", first, last, last, step=1, key="leaders_season"
+        )
         default = categories.index("home_runs") if "home_runs" in categories else 0
-        category = right.selectbox("Category", categories, index=default)
+        category = right.selectbox(
+            "Category", categories, index=default, key="leaders_category"
+        )
         leaders = ui.attempt(data.season_leaders, int(season), category)
         if leaders is not None:
             st.subheader(f"{category.replace('_', ' ')} leaders, {int(season)}")
             st.dataframe(leaders, hide_index=True, key="leaders")
+            if not leaders.empty:
+                top = leaders.iloc[0]
+                st.caption(
+                    f"Leaders: {len(leaders)} rows; first `{top['player_id']}` "
+                    f"({top['league_id']}, {top['team_id']}) with "
+                    f"{top['stat_value']}."
+                )
 
 with teams_tab:
     teams = ui.attempt(data.team_seasons)
     if teams is not None:
         first, last = int(teams["season"].min()), int(teams["season"].max())
         season = st.slider("Team season", first, last, last, key="team_season")
-        table = teams[teams["season"] == season].sort_values("wins", ascending=False)
+        table = teams[teams["season"] == season].sort_values(
+            ["wins", "team_id"], ascending=[False, True]
+        )
         st.dataframe(table, hide_index=True, key="teams")
+        if not table.empty:
+            best = table.iloc[0]
+            st.caption(
+                f"Team seasons: {len(table)} teams in {season}; most wins "
+                f"`{best['team_id']}` ({best['wins']})."
+            )
 
 ui.footer()
