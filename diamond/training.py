@@ -163,6 +163,7 @@ def train_postgres(settings_config: Mapping[str, Any]) -> Mapping[str, pd.DataFr
     import psycopg2
 
     from ml import steps
+    from ml.relations import RELATIONS
     from ml.settings import Settings
 
     settings = Settings.from_config(settings_config)
@@ -194,7 +195,7 @@ def train_postgres(settings_config: Mapping[str, Any]) -> Mapping[str, pd.DataFr
             )
         out = steps.run_all(features, marcel, settings, registry, cards)
         with con.cursor() as cur:
-            for relation in steps.RELATIONS:
+            for relation in RELATIONS:
                 _write(cur, relation, out[relation])
         con.commit()
     finally:
@@ -262,7 +263,7 @@ def record_training(
     if target == "athena":
         _audit("ml.train", target, details={"engine": "dbt python models (spark)"})
         return None
-    from ml.steps import RELATIONS
+    from ml.relations import RELATIONS
 
     entry, metrics = _current(target)
     test = metrics[metrics["split"] == "test"].set_index("predictor")["mae"]

@@ -41,19 +41,6 @@ def one_thread(step: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-#: Relations of a training run, in the order they are built.
-RELATIONS = (
-    "ml_training_runs",
-    "ml_predictions",
-    "ml_metrics",
-    "ml_shap_contributions",
-    "ml_feature_importance",
-    "ml_lime_explanations",
-    "ml_fairness",
-    "ml_model_cards",
-)
-
-
 @one_thread
 def training_runs(
     features: Any,

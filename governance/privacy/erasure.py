@@ -907,7 +907,7 @@ def erase(
             # retrained here: nothing it learned from or predicted for the
             # subject may outlive the erasure.
             from diamond.training import train
-            from ml.steps import RELATIONS
+            from ml.relations import RELATIONS
 
             stage = "retraining the model"
             progress("retraining the next-season model on postgres")

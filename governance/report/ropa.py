@@ -93,13 +93,32 @@ def _roles(fqn: list[str], config: dict[str, Any]) -> list[str]:
     return sorted(found.get("select") or [])
 
 
+def _models(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The models whose relations exist on the manifest's target.
+
+    Those dbt runs, and the training models dbt leaves disabled where it
+    cannot run Python (Postgres): ``diamond ml train`` writes the same
+    relations there, so they are processing all the same.
+    """
+    from ml.relations import RELATIONS
+
+    found = {
+        key: node
+        for key, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"].get("enabled", 1)
+    }
+    for key, variants in (manifest.get("disabled") or {}).items():
+        for node in variants:
+            if node["resource_type"] == "model" and node["name"] in RELATIONS:
+                found.setdefault(key, node)
+    return [found[key] for key in sorted(found)]
+
+
 def activities(manifest: dict[str, Any], root: Path | None = None) -> list[Activity]:
     """Every model of ``manifest`` holding personal data, as an activity."""
     config = _grants_config(root or project_dir())
     found = []
-    for _, node in sorted(manifest["nodes"].items()):
-        if node["resource_type"] != "model" or not node["config"].get("enabled", 1):
-            continue
+    for node in _models(manifest):
         personal = {
             name: _meta(column)
             for name, column in node["columns"].items()

@@ -132,6 +132,7 @@ def postgres_reported(postgres_built: dict[str, str]) -> dict:
         "run": from_run,
         "done": done,
         "evidence": json.loads((folder / "evidence.json").read_text()),
+        "records": json.loads((folder / "records_of_processing.json").read_text()),
     }
 
 
@@ -477,6 +478,10 @@ def test_every_control_passes_on_the_postgres_run(postgres_reported: dict) -> No
     done = postgres_reported["done"]
     assert done.returncode == 0, done.stderr[-4000:]
     assert "governance report on postgres: 17 pass" in done.stderr
+    # dbt leaves the training models disabled there and `diamond ml train`
+    # writes their relations: they are still recorded as profiling.
+    recorded = {a["model"] for a in postgres_reported["records"]["activities"]}
+    assert recorded == PERSONAL_MODELS
     # The command synced the mirror before checking it; the run's own report
     # record, the first one after the head its check saw, was mirrored by
     # the run's last step and says every control passed.
@@ -810,3 +815,34 @@ def test_profiling_outputs_are_records_and_need_readers(tmp_path: Path) -> None:
     (activity,) = ropa.activities(manifest, ungranted)
     assert activity.missing_keys == ["roles"]
     assert "- readers (Postgres roles): MISSING" in ropa.render_markdown([activity], [])
+
+
+def test_training_models_dbt_leaves_disabled_are_still_recorded(
+    tmp_path: Path,
+) -> None:
+    meta = {
+        "profiles": "player_id",
+        "purpose": "projections",
+        "data_subjects": ["players"],
+        "retention": "rebuilt",
+    }
+    fqn = ["diamond", "marts", "ml", "training"]
+    written_by_training = _node(
+        "ml_predictions", meta, {"player_id": {}}, [*fqn, "ml_predictions"]
+    )
+    not_written = _node("ml_other", meta, {"player_id": {}}, [*fqn, "ml_other"])
+    for node in (written_by_training, not_written):
+        node["config"]["enabled"] = False
+    manifest = {
+        "nodes": {},
+        "disabled": {
+            "model.diamond.ml_predictions": [written_by_training],
+            "model.diamond.ml_other": [not_written],
+        },
+    }
+    (tmp_path / "dbt_project.yml").write_text("models:\n  diamond: {}\n")
+    assert [a.model for a in ropa.activities(manifest, tmp_path)] == ["ml_predictions"]
+    # Where dbt runs the model itself it is recorded once, not twice.
+    enabled = {**written_by_training, "config": {"enabled": True, "meta": meta}}
+    manifest["nodes"]["model.diamond.ml_predictions"] = enabled
+    assert [a.model for a in ropa.activities(manifest, tmp_path)] == ["ml_predictions"]

@@ -25,8 +25,8 @@ from test_lineage_events import _validate, spec_registry  # noqa: F401
 from governance.lineage.events import PRODUCER
 from ml import ModelError
 from ml.data import ATTRIBUTES, FEATURES, MART_FEATURES, model_frame
+from ml.relations import RELATIONS
 from ml.settings import Settings
-from ml.steps import RELATIONS
 from ml.train import current_version, fit, load
 
 FEATURE_COLUMNS = [c for c in MART_FEATURES]
