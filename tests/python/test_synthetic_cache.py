@@ -70,11 +70,21 @@ def _synthetic_rows(path) -> dict[str, list[tuple]]:
         }
 
 
-def test_a_load_from_the_cache_equals_a_fresh_generation(tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def small_loads(tmp_path, monkeypatch):
+    """Scratch cache, reports and register; small synthetic tables."""
     monkeypatch.setenv("DIAMOND_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DIAMOND_ERASURE_REGISTER", str(tmp_path / "register.json"))
     monkeypatch.setenv("DIAMOND_SYNTHETIC_FANS", "300")
     monkeypatch.setenv("DIAMOND_SYNTHETIC_MEDICAL_STINTS", "200")
+    return tmp_path
+
+
+def test_a_load_from_the_cache_equals_a_fresh_generation(
+    small_loads, monkeypatch
+) -> None:
+    tmp_path = small_loads
     monkeypatch.setenv("DIAMOND_DUCKDB_PATH", str(tmp_path / "first.duckdb"))
     ingest("duckdb")
     entries = sorted((tmp_path / "cache" / "synthetic").glob("*.json"))
@@ -99,14 +109,10 @@ def test_a_load_from_the_cache_equals_a_fresh_generation(tmp_path, monkeypatch) 
     assert _synthetic_rows(tmp_path / "third.duckdb") == first
 
 
-def test_an_erasure_empties_the_cache_and_bypasses_it(tmp_path, monkeypatch) -> None:
+def test_an_erasure_empties_the_cache_and_bypasses_it(small_loads, monkeypatch) -> None:
     from governance.privacy.erasure import register_erasure
 
-    monkeypatch.setenv("DIAMOND_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    monkeypatch.setenv("DIAMOND_ERASURE_REGISTER", str(tmp_path / "register.json"))
-    monkeypatch.setenv("DIAMOND_SYNTHETIC_FANS", "300")
-    monkeypatch.setenv("DIAMOND_SYNTHETIC_MEDICAL_STINTS", "200")
+    tmp_path = small_loads
     monkeypatch.setenv("DIAMOND_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     ingest("duckdb")
     folder = tmp_path / "cache" / "synthetic"
