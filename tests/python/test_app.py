@@ -1179,6 +1179,9 @@ def test_sections_tell_missing_from_unreadable_from_broken(monkeypatch) -> None:
     page and stops it where a reader (and the browser tests) can see it."""
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setenv("DIAMOND_TARGET", "duckdb")
+    # AppTest runs the script as __main__ and leaves it there; processes
+    # that later tests spawn would then re-run that script, not pytest.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     from streamlit.testing.v1 import AppTest
 
     def script() -> None:
