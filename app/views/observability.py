@@ -72,22 +72,23 @@ if traces is not None:
                 refusal_rate=("refused", "mean"),
             )
         )
-        st.plotly_chart(
-            px.line(
-                daily.melt(
-                    id_vars=["day", "questions"],
-                    value_vars=["groundedness", "hallucination_rate", "refusal_rate"],
-                    var_name="rate",
-                ),
-                x="day",
-                y="value",
-                color="rate",
-                markers=True,
-                labels={"value": "share"},
-                title="Groundedness, hallucination and refusal rates by day",
+        rates = px.line(
+            daily.assign(day=daily["day"].dt.strftime("%Y-%m-%d")).melt(
+                id_vars=["day", "questions"],
+                value_vars=["groundedness", "hallucination_rate", "refusal_rate"],
+                var_name="rate",
             ),
-            key="rates_chart",
+            x="day",
+            y="value",
+            color="rate",
+            markers=True,
+            labels={"value": "share"},
+            title="Groundedness, hallucination and refusal rates by day",
         )
+        # One tick a day: on a time axis a single day spreads over
+        # milliseconds.
+        rates.update_xaxes(type="category")
+        st.plotly_chart(rates, key="rates_chart")
         st.dataframe(
             traces.sort_values("asked_at", ascending=False).head(100),
             hide_index=True,
