@@ -409,6 +409,12 @@ def ingest(
             _record(release, target, load_id, started, {}, "failed", str(exc)),
         )
         raise
+    synthetic_folder = cache_dir() / "synthetic"
+    if register.entries:
+        # Cached tables are kept as generated, erased subjects included:
+        # once anyone is erased, none may stay on disk, whatever becomes of
+        # this load, and none is kept.
+        synthetic_cache.clear(synthetic_folder)
     extras = _Extras(seed, fans, stints, masking_key.masking_key(), register)
     fingerprint = extras.fingerprint(release)
     if not force and loader.last_loaded_fingerprint() == fingerprint:
@@ -471,11 +477,6 @@ def ingest(
         f"{stints:,} medical stints)"
     )
     appearances = TABLES_BY_NAME["appearances"].file
-    synthetic_folder = cache_dir() / "synthetic"
-    if register.entries:
-        # Cached tables are kept as generated, erased subjects included:
-        # once anyone is erased, none may stay on disk and none is kept.
-        synthetic_cache.clear(synthetic_folder)
     generated = extras.tables(
         roster,
         release.checksums[appearances],

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -75,24 +77,34 @@ def store(folder: Path, key: str, tables: dict[str, pa.Table]) -> None:
     """Keep ``tables`` for later loads with the same inputs.
 
     The index goes last and by rename, so a crash leaves either a whole
-    entry or one that :func:`lookup` ignores.
+    entry or one that :func:`lookup` ignores; temporary names are unique,
+    so two loads storing the same entry at once do not trip each other.
+    The cache only saves time: a failure to write it is a warning.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    digests = {}
-    for name, table in tables.items():
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        data = sink.getvalue().to_pybytes()
-        path = folder / f"{key}.{name}.arrow"
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(path)
-        digests[name] = hashlib.sha256(data).hexdigest()
-    index = _index(folder, key)
-    partial = index.with_suffix(".part")
-    partial.write_text(json.dumps(digests, sort_keys=True))
-    partial.replace(index)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        digests = {}
+        for name, table in tables.items():
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            data = sink.getvalue().to_pybytes()
+            _replace(folder / f"{key}.{name}.arrow", data)
+            digests[name] = hashlib.sha256(data).hexdigest()
+        _replace(_index(folder, key), json.dumps(digests, sort_keys=True).encode())
+    except OSError as exc:
+        log.warning("could not keep the synthetic tables in %s: %s", folder, exc)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def clear(folder: Path) -> int:

@@ -386,11 +386,15 @@ def check_pii_scan(ev: Evidence) -> Outcome:
     if stale is not None:
         return stale
     schemas = report.get("schemas") or []
-    absent = [s for s in SCAN_SCHEMAS if s not in schemas]
+    scanned_in = report.get("relations_scanned") or {}
+    # A scan narrowed with --schemas, or one that found nothing to read in
+    # a schema, is no evidence about what it did not read: missing, not a
+    # verdict on the data.
+    absent = [s for s in SCAN_SCHEMAS if not scanned_in.get(s)]
     if absent:
-        return failed(
-            f"the PII scan left out schema(s) {', '.join(absent)} (it read "
-            f"{', '.join(schemas) or 'none'})",
+        return missing(
+            f"the PII scan did not read schema(s) {', '.join(absent)} (it was "
+            f"asked for {', '.join(schemas) or 'none'})",
             remedy,
             path,
         )
@@ -737,18 +741,36 @@ def check_drift(ev: Evidence) -> Outcome:
     )
 
 
+def _live_incidents(ev: Evidence) -> list[dict[str, Any]]:
+    """The incidents opened on this target about the live rate."""
+    from governance.incidents import list_incidents
+
+    return [
+        incident
+        for incident in list_incidents()
+        if incident.get("trigger") == HALLUCINATION_TRIGGER
+        and (incident.get("evidence") or {}).get("source") == "traces"
+        and incident.get("target") == ev.target
+    ]
+
+
+def _reviewed_until(ev: Evidence) -> datetime | None:
+    """When the last incident about the live rate was closed. The answers
+    before it were the incident's evidence and were dealt with there; were
+    they counted again, no report could pass until hundreds of new answers
+    had pushed them out of the window, and closing would reopen at once."""
+    closed = [_when(i.get("closed_at")) for i in _live_incidents(ev)]
+    closed = [moment for moment in closed if moment is not None]
+    return max(closed) if closed else None
+
+
 def _live_incident(ev: Evidence, rate: float, limit: float, answers: int) -> str:
     """The open incident about the live rate, opened now unless one is
     still open: a report run every hour must not open one an hour."""
-    from governance.incidents import list_incidents, open_incident
+    from governance.incidents import open_incident
 
-    for incident in list_incidents():
-        if (
-            incident.get("trigger") == HALLUCINATION_TRIGGER
-            and incident["status"] == "open"
-            and (incident.get("evidence") or {}).get("source") == "traces"
-            and incident.get("target") == ev.target
-        ):
+    for incident in _live_incidents(ev):
+        if incident["status"] == "open":
             return str(incident["incident_id"])
     return open_incident(
         HALLUCINATION_TRIGGER,
@@ -773,9 +795,18 @@ def _check_live_answers(ev: Evidence, limit: float) -> tuple[str, Outcome | None
     from rag.traces import read, stats, traces_path
 
     path = traces_path(ev.target_dir)
-    recent = sorted(read(path), key=lambda t: str(t.get("asked_at")))[-LIVE_WINDOW:]
+    answers = read(path)
+    reviewed = _reviewed_until(ev)
+    if reviewed is not None:
+        answers = [
+            t
+            for t in answers
+            if (asked := _when(t.get("asked_at"))) is not None and asked > reviewed
+        ]
+    recent = sorted(answers, key=lambda t: str(t.get("asked_at")))[-LIVE_WINDOW:]
     if len(recent) < LIVE_MINIMUM:
-        return f"{len(recent)} live answers traced, too few for a rate", None
+        since = f" since {reviewed.isoformat()}" if reviewed else ""
+        return f"{len(recent)} live answers traced{since}, too few for a rate", None
     rate = stats(recent)["hallucination_rate"]
     words = f"live hallucination rate {rate:.3f} over the last {len(recent)} answers"
     if rate <= limit:
@@ -795,9 +826,10 @@ def check_assistant_eval(ev: Evidence) -> Outcome:
 
     report = ev.json("rag/eval.json")
     path = str(ev.path("rag/eval.json"))
+    configured = ((report or {}).get("thresholds") or {}).get("hallucination_rate")
+    # A limit of 0 is a limit: only a missing one falls back to the default.
     limit = float(
-        (report or {}).get("thresholds", {}).get("hallucination_rate")
-        or THRESHOLDS["hallucination_rate"]
+        THRESHOLDS["hallucination_rate"] if configured is None else configured
     )
     live, spike = _check_live_answers(ev, limit)
     if spike is not None:

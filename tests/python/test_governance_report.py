@@ -515,11 +515,11 @@ RUN_EVIDENCE = {
 }
 
 
-def _start_run(copy: Path) -> str:
+def _start_run(copy: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A new `diamond run` under way on the copy, as its report step sees
     it: the run id in the environment and its pipeline.start record."""
     run_id = str(uuid.uuid4())
-    os.environ["DIAMOND_RUN_ID"] = run_id
+    monkeypatch.setenv("DIAMOND_RUN_ID", run_id)
     record("pipeline.start", target="duckdb", subject=run_id, run_id=run_id)
     sync_to_duckdb(
         Path(os.environ["DIAMOND_AUDIT_LOG"]), Path(os.environ["DIAMOND_DUCKDB_PATH"])
@@ -532,8 +532,7 @@ def test_evidence_of_an_earlier_run_is_stale(
 ) -> None:
     # As when the assistant is switched off: the run skips its evaluation,
     # and the eval.json of the run before must not pass for this one.
-    monkeypatch.setenv("DIAMOND_RUN_ID", "placeholder")
-    run_id = _start_run(copy)
+    run_id = _start_run(copy, monkeypatch)
     report = build_report("duckdb", copy)
     found = {row.id: row for row in report.rows}
     assert {r.id for r in report.failing} == set(RUN_EVIDENCE)
@@ -557,8 +556,7 @@ def test_evidence_of_an_earlier_run_is_stale(
 def test_a_fresh_evaluation_of_the_run_passes_again(
     copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DIAMOND_RUN_ID", "placeholder")
-    _start_run(copy)
+    _start_run(copy, monkeypatch)
     path = copy / "rag" / "eval.json"
     evaluation = json.loads(path.read_text())
     evaluation["evaluated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -594,13 +592,26 @@ def test_the_scan_report_records_its_target_and_schemas(copy: Path) -> None:
     assert scan["run_id"]
 
 
-def test_a_scan_that_left_out_a_schema_fails(copy: Path) -> None:
-    _rewrite_scan(copy, schemas=[s for s in SCAN_SCHEMAS if s != "marts"])
+def test_a_scan_that_left_out_a_schema_is_missing(copy: Path) -> None:
+    scan = json.loads((copy / "privacy" / "pii_report.json").read_text())
+    read = {k: n for k, n in scan["relations_scanned"].items() if k != "marts"}
+    # As `diamond pii scan --schemas ...` without marts writes it.
+    _rewrite_scan(
+        copy,
+        schemas=[s for s in SCAN_SCHEMAS if s != "marts"],
+        relations_scanned=read,
+    )
     report = build_report("duckdb", copy)
     (row,) = report.failing
-    assert (row.id, row.status) == ("privacy.scan", "fail")
-    assert "left out schema(s) marts" in row.detail
+    assert (row.id, row.status) == ("privacy.scan", "missing")
+    assert "did not read schema(s) marts" in row.detail
     assert "diamond pii scan --target duckdb" in row.detail
+
+    # Asked for every schema, but one held nothing to read.
+    _rewrite_scan(copy, schemas=list(SCAN_SCHEMAS), relations_scanned=read)
+    (row,) = build_report("duckdb", copy).failing
+    assert (row.id, row.status) == ("privacy.scan", "missing")
+    assert "did not read schema(s) marts" in row.detail
 
 
 def test_a_scan_of_another_target_is_missing(copy: Path) -> None:
@@ -730,9 +741,17 @@ def test_a_live_hallucination_spike_opens_the_runbook_incident(
     assert again.status == "fail"
     assert [i["incident_id"] for i in _spikes()] == [incident["incident_id"]]
 
-    # Closed, and the rate still too high: a new incident.
+    # Closing it settles the answers it was about: they no longer count.
     update_incident(incident["incident_id"], reason="corpus fixed", close=True)
-    checks.check_assistant_eval(live)
+    settled = checks.check_assistant_eval(live)
+    # Not a failure any more: what is missing is only the evaluation.
+    assert settled.status == "missing"
+    assert "no assistant evaluation" in settled.detail
+    assert [i["status"] for i in _spikes()] == ["closed"]
+
+    # New answers after the close that are again too often wrong: a new one.
+    _traces(live.target_dir, checks.LIVE_MINIMUM, hallucinated=3)
+    assert checks.check_assistant_eval(live).status == "fail"
     assert [i["status"] for i in _spikes()] == ["closed", "open"]
 
 

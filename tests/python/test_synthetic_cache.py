@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from diamond import synthetic_cache
+from diamond.errors import DiamondError
 from diamond.ingest import ingest
 
 
@@ -109,7 +110,9 @@ def test_a_load_from_the_cache_equals_a_fresh_generation(
     assert _synthetic_rows(tmp_path / "third.duckdb") == first
 
 
-def test_an_erasure_empties_the_cache_and_bypasses_it(small_loads, monkeypatch) -> None:
+def test_an_erasure_empties_the_cache_and_bypasses_it(
+    small_loads, monkeypatch, packaged
+) -> None:
     from governance.privacy.erasure import register_erasure
 
     tmp_path = small_loads
@@ -120,9 +123,24 @@ def test_an_erasure_empties_the_cache_and_bypasses_it(small_loads, monkeypatch) 
     assert any(fan[0].encode() in p.read_bytes() for p in folder.glob("*.arrow"))
 
     register_erasure(f"fan:{fan[0]}")
+    # Even a load that then fails on a bad release leaves no cached copy.
+    broken = packaged.write_zip(tmp_path / "broken.zip", {"Batting.csv": b""})
+    with pytest.raises(DiamondError, match=r"Batting\.csv"):
+        ingest("duckdb", str(broken), force=True)
+    assert list(folder.iterdir()) == []
+
     result = ingest("duckdb", force=True)
     assert result.erased_rows[f"fan:{fan[0]}"] == {"fan_accounts": 1}
     assert list(folder.iterdir()) == []
     left = _synthetic_rows(tmp_path / "w.duckdb")["fan_accounts"]
     assert fan[0] not in {row[0] for row in left}
     assert list(folder.iterdir()) == []
+
+
+def test_a_cache_that_cannot_be_written_only_warns(tmp_path, caplog) -> None:
+    folder = tmp_path / "cache"
+    folder.write_text("a file where the folder should be")
+    key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
+    synthetic_cache.store(folder, key, _tables())
+    assert "could not keep the synthetic tables" in caplog.text
+    assert synthetic_cache.lookup(folder, key) is None
