@@ -118,18 +118,9 @@ def read_json(relative: str, command: str) -> Any:
 
 def read_jsonl(relative: str) -> list[dict[str, Any]]:
     """Every JSON line of a file under the target folder (none if absent)."""
-    path = target_dir() / relative
-    if not path.is_file():
-        return []
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            log.warning("%s line %d is not JSON; skipped", path, number)
-    return rows
+    from diamond.jsonl import read_records
+
+    return read_records(target_dir() / relative)
 
 
 def manifest() -> dict[str, Any]:

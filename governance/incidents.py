@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from diamond.errors import DiamondError
+from diamond.jsonl import read_records
 from governance.drift.incidents import RUNBOOK, load_rules
 
 log = logging.getLogger(__name__)
@@ -276,31 +277,22 @@ def list_incidents(audit_log: Path | None = None) -> list[dict[str, Any]]:
             # A damaged log is itself an incident, recorded beside it: list
             # what could be read and that one rather than nothing at all.
             log.warning("%s; incidents after the damage are not listed", exc)
-    beside = side_file(path)
-    if beside.is_file():
-        for number, line in enumerate(beside.read_text("utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                log.warning("%s line %d is not JSON; skipped", beside, number)
-                continue
-            if entry.get("action", "incident.open") != "incident.open":
-                follow_ups.append(
-                    _follow_up(
-                        entry["action"], entry.get("subject"), entry.get("details", {})
-                    )
+    for entry in read_records(side_file(path)):
+        if entry.get("action", "incident.open") != "incident.open":
+            follow_ups.append(
+                _follow_up(
+                    entry["action"], entry.get("subject"), entry.get("details", {})
                 )
-                continue
-            found.append(
-                {
-                    "incident_id": entry.get("subject"),
-                    "target": entry.get("target"),
-                    "run_id": entry.get("run_id"),
-                    **entry.get("details", {}),
-                }
             )
+            continue
+        found.append(
+            {
+                "incident_id": entry.get("subject"),
+                "target": entry.get("target"),
+                "run_id": entry.get("run_id"),
+                **entry.get("details", {}),
+            }
+        )
     for incident in found:
         updates = [u for u in follow_ups if u["incident_id"] == incident["incident_id"]]
         incident["updates"] = updates

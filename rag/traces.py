@@ -198,26 +198,18 @@ def record(
 
 def read(path: Path) -> list[dict[str, Any]]:
     """Every trace in the file, with the latest feedback applied."""
-    if not path.is_file():
-        return []
+    from diamond.jsonl import read_records
+
     traces: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                log.warning("%s line %d is not JSON; skipped", path, number)
-                continue
-            kind = entry.pop("kind", "trace")
-            if kind == "trace":
-                traces[entry["trace_id"]] = entry
-            elif kind == "feedback" and entry.get("trace_id") in traces:
-                traces[entry["trace_id"]]["feedback"] = {
-                    "score": entry.get("score"),
-                    "comment": entry.get("comment"),
-                }
+    for entry in read_records(path):
+        kind = entry.pop("kind", "trace")
+        if kind == "trace":
+            traces[entry["trace_id"]] = entry
+        elif kind == "feedback" and entry.get("trace_id") in traces:
+            traces[entry["trace_id"]]["feedback"] = {
+                "score": entry.get("score"),
+                "comment": entry.get("comment"),
+            }
     return list(traces.values())
 
 
