@@ -6,7 +6,8 @@ Prints one Markdown table, measured in a single run on the same input:
   files (all 27 on DuckDB; Batting alone on Postgres, where a full seed
   takes many minutes), with the ratio;
 * DuckDB's own CSV reader on the files ``dbt seed`` loads, with nothing
-  else in the process: the floor any DuckDB ingest here stands on;
+  else in the process, types sniffed and types given: the floor any DuckDB
+  ingest here stands on;
 * ``dbt build`` on DuckDB, and the whole ``diamond run`` from an empty
   DuckDB file.
 
@@ -89,6 +90,16 @@ def seed_project(folder: Path, tables: list[str], target: str) -> Path:
     return project
 
 
+def seed_types(project: Path) -> Path:
+    """Write the column types the seed project gives dbt seed, per file stem."""
+    config = json.loads((project / "dbt_project.yml").read_text())
+    seeds = config["seeds"]["seed_bench"]
+    types = {table: spec["+column_types"] for table, spec in seeds.items()}
+    path = project / "column_types.json"
+    path.write_text(json.dumps(types))
+    return path
+
+
 def drop_database(name: str) -> None:
     con = psycopg2.connect(
         host=os.environ.get("PGHOST", "127.0.0.1"),
@@ -137,12 +148,17 @@ def main() -> None:
                 seed_env,
                 cwd=project,
             )
+            floor_cmd = [sys.executable, str(ROOT / "bench" / "duckdb_floor.py")]
             floor = timed(
+                [*floor_cmd, str(project / "seeds"), str(folder / "floor.duckdb")],
+                env,
+            )
+            typed_floor = timed(
                 [
-                    sys.executable,
-                    str(ROOT / "bench" / "duckdb_floor.py"),
+                    *floor_cmd,
                     str(project / "seeds"),
-                    str(folder / "floor.duckdb"),
+                    str(folder / "typed_floor.duckdb"),
+                    str(seed_types(project)),
                 ],
                 env,
             )
@@ -165,8 +181,17 @@ def main() -> None:
 
             rows.append(
                 (
-                    "DuckDB read_csv alone, 27 tables, no checks (a floor)",
+                    "DuckDB read_csv alone, 27 tables, types sniffed, no checks",
                     floor,
+                    "dbt seed, 27 tables",
+                    seed_duck,
+                )
+            )
+            rows.append(
+                (
+                    "DuckDB read_csv alone, 27 tables, types given, no checks "
+                    "(the floor)",
+                    typed_floor,
                     "dbt seed, 27 tables",
                     seed_duck,
                 )
