@@ -38,7 +38,7 @@ from diamond.contracts import (
     parse_table,
     validate_tables,
 )
-from diamond.errors import IngestError
+from diamond.errors import DiamondError, IngestError
 from diamond.lahman import TABLES, TABLES_BY_NAME, TableSpec
 from diamond.loaders import Loader, LoadRecord, get_loader
 from diamond.settings import cache_dir, check_target, project_dir
@@ -238,14 +238,17 @@ class _Extras:
         and the erased rows dropped afterwards, so every other row stays as
         it was.
         """
+        specs = synthetic.SYNTHETIC_TABLES
         key = synthetic_cache.cache_key(
             synthetic.GENERATOR_VERSION,
             roster_sha256,
             self.seed,
             self.fans,
             self.medical_stints,
+            layout=[[t.name, [[c.name, c.type] for c in t.columns]] for t in specs],
         )
-        made = synthetic_cache.lookup(cache, key) if cache else None
+        names = [spec.name for spec in specs]
+        made = synthetic_cache.lookup(cache, key, names) if cache else None
         if made is None:
             made = synthetic.generate(
                 roster.select(list(synthetic.ROSTER_COLUMNS)),
@@ -254,7 +257,7 @@ class _Extras:
                 medical_stints=self.medical_stints,
             )
             if cache:
-                synthetic_cache.store(cache, key, made)
+                synthetic_cache.store(cache, key, made, allowed=_nobody_erased)
         out = []
         for spec in synthetic.SYNTHETIC_TABLES:
             data = made[spec.name]
@@ -378,6 +381,15 @@ def _table_digest(data) -> str:
     return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
+def _nobody_erased() -> bool:
+    """Whether the erasure register file is empty; an unreadable one is
+    taken to name someone."""
+    try:
+        return not erasure.read_register().entries
+    except DiamondError:
+        return False
+
+
 def ingest(
     target: str | None = None,
     source: str | None = None,
@@ -392,6 +404,12 @@ def ingest(
     started = _now()
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     progress(f"opening {source or 'the packaged Lahman release'}")
+    synthetic_folder = synthetic_cache.default_folder()
+    if not _nobody_erased():
+        # Cached tables are kept as generated, erased subjects included:
+        # once anyone is erased, none may stay on disk, whatever becomes of
+        # this load (even one whose release cannot be opened).
+        synthetic_cache.clear(synthetic_folder)
     loader = get_loader(target)
     try:
         release = open_release(source)
@@ -409,12 +427,6 @@ def ingest(
             _record(release, target, load_id, started, {}, "failed", str(exc)),
         )
         raise
-    synthetic_folder = cache_dir() / "synthetic"
-    if register.entries:
-        # Cached tables are kept as generated, erased subjects included:
-        # once anyone is erased, none may stay on disk, whatever becomes of
-        # this load, and none is kept.
-        synthetic_cache.clear(synthetic_folder)
     extras = _Extras(seed, fans, stints, masking_key.masking_key(), register)
     fingerprint = extras.fingerprint(release)
     if not force and loader.last_loaded_fingerprint() == fingerprint:

@@ -84,7 +84,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from diamond import masking_key
+from diamond import masking_key, synthetic_cache
 from diamond.contracts import ValidatedTable
 from diamond.errors import DiamondError, IngestError
 from diamond.lahman import Column, TableSpec
@@ -403,7 +403,10 @@ def _add(path: Path, new: Sequence[Erasure]) -> Register:
             return current
         entries = (*current.entries, *missing)
         _write_register(path, entries)
-        return Register(path, entries)
+    # The synthetic tables ingest keeps between loads still hold whoever was
+    # just registered; the next load generates them afresh.
+    synthetic_cache.clear(synthetic_cache.default_folder())
+    return Register(path, entries)
 
 
 def register_erasure(

@@ -10,6 +10,8 @@ from diamond import synthetic_cache
 from diamond.errors import DiamondError
 from diamond.ingest import ingest
 
+NAMES = ("fan_accounts", "player_medical_stints")
+
 
 def _tables() -> dict[str, pa.Table]:
     return {
@@ -18,11 +20,16 @@ def _tables() -> dict[str, pa.Table]:
     }
 
 
+def _entries(folder) -> list[str]:
+    """The cache's files, its lock left out."""
+    return sorted(p.name for p in folder.iterdir() if p.name != ".lock")
+
+
 def test_stored_tables_come_back_equal(tmp_path) -> None:
     key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
-    assert synthetic_cache.lookup(tmp_path, key) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is None
     synthetic_cache.store(tmp_path, key, _tables())
-    found = synthetic_cache.lookup(tmp_path, key)
+    found = synthetic_cache.lookup(tmp_path, key, NAMES)
     assert found is not None
     assert {n: t.equals(_tables()[n]) for n, t in found.items()} == {
         "fan_accounts": True,
@@ -46,6 +53,28 @@ def test_every_input_is_part_of_the_key(changed) -> None:
     )
 
 
+def test_the_tables_layout_is_part_of_the_key() -> None:
+    before = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2, [["t", ["a"]]])
+    after = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2, [["t", ["a", "b"]]])
+    assert before != after
+
+
+def test_an_entry_with_other_tables_is_ignored(tmp_path) -> None:
+    key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
+    synthetic_cache.store(tmp_path, key, _tables())
+    assert synthetic_cache.lookup(tmp_path, key, (*NAMES, "fan_visits")) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES[:1]) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is not None
+
+
+def test_nothing_is_stored_once_the_check_under_the_lock_says_no(tmp_path) -> None:
+    key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
+    assert not synthetic_cache.store(tmp_path, key, _tables(), allowed=lambda: False)
+    assert _entries(tmp_path) == []
+    assert synthetic_cache.store(tmp_path, key, _tables(), allowed=lambda: True)
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is not None
+
+
 def test_a_damaged_or_partial_entry_is_ignored(tmp_path) -> None:
     key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
     synthetic_cache.store(tmp_path, key, _tables())
@@ -53,14 +82,14 @@ def test_a_damaged_or_partial_entry_is_ignored(tmp_path) -> None:
     data = bytearray(arrow.read_bytes())
     data[-9] ^= 0xFF
     arrow.write_bytes(bytes(data))
-    assert synthetic_cache.lookup(tmp_path, key) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is None
 
     synthetic_cache.store(tmp_path, key, _tables())
     (tmp_path / f"{key}.player_medical_stints.arrow").unlink()
-    assert synthetic_cache.lookup(tmp_path, key) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is None
 
     (tmp_path / f"{key}.json").write_text("{not json")
-    assert synthetic_cache.lookup(tmp_path, key) is None
+    assert synthetic_cache.lookup(tmp_path, key, NAMES) is None
 
 
 def _synthetic_rows(path) -> dict[str, list[tuple]]:
@@ -122,19 +151,31 @@ def test_an_erasure_empties_the_cache_and_bypasses_it(
     [fan] = _synthetic_rows(tmp_path / "w.duckdb")["fan_accounts"][:1]
     assert any(fan[0].encode() in p.read_bytes() for p in folder.glob("*.arrow"))
 
+    # Registering the subject empties the cache at once, before any load.
     register_erasure(f"fan:{fan[0]}")
-    # Even a load that then fails on a bad release leaves no cached copy.
+    assert _entries(folder) == []
+
+    # A cached copy that turns up anyway (a load that started before the
+    # erasure, an older diamond) goes with the next load, even one whose
+    # release cannot be opened or fails its checks.
+    key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
     broken = packaged.write_zip(tmp_path / "broken.zip", {"Batting.csv": b""})
-    with pytest.raises(DiamondError, match=r"Batting\.csv"):
-        ingest("duckdb", str(broken), force=True)
-    assert list(folder.iterdir()) == []
+    for source, named in (
+        (tmp_path / "no-such-release.zip", "no-such-release.zip"),
+        (broken, r"Batting\.csv"),
+    ):
+        synthetic_cache.store(folder, key, _tables())
+        assert _entries(folder) != []
+        with pytest.raises(DiamondError, match=named):
+            ingest("duckdb", str(source), force=True)
+        assert _entries(folder) == []
 
     result = ingest("duckdb", force=True)
     assert result.erased_rows[f"fan:{fan[0]}"] == {"fan_accounts": 1}
-    assert list(folder.iterdir()) == []
+    assert _entries(folder) == []
     left = _synthetic_rows(tmp_path / "w.duckdb")["fan_accounts"]
     assert fan[0] not in {row[0] for row in left}
-    assert list(folder.iterdir()) == []
+    assert _entries(folder) == []
 
 
 def test_a_cache_that_cannot_be_written_only_warns(tmp_path, caplog) -> None:
@@ -143,4 +184,4 @@ def test_a_cache_that_cannot_be_written_only_warns(tmp_path, caplog) -> None:
     key = synthetic_cache.cache_key("g1", "r" * 64, 7, 2, 2)
     synthetic_cache.store(folder, key, _tables())
     assert "could not keep the synthetic tables" in caplog.text
-    assert synthetic_cache.lookup(folder, key) is None
+    assert synthetic_cache.lookup(folder, key, NAMES) is None
