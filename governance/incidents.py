@@ -20,11 +20,13 @@ notification decision among them) and one ``incident.close``
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,28 @@ REVIEW_WORKING_DAYS = 5
 def side_file(audit_log: Path) -> Path:
     """Where incidents about ``audit_log`` itself are written."""
     return audit_log.with_name(f"{audit_log.stem}-incidents.jsonl")
+
+
+@contextlib.contextmanager
+def follow_up_lock(audit_log: Path | None = None) -> Iterator[None]:
+    """Serialise "look at the incidents, then record" between processes.
+
+    Closing checks that the incident is still open, and a report opens a
+    live-rate incident only when none is open: without the lock two at
+    once would both pass the check and both write. The lock is a sibling
+    file, not the log, which its own appends lock.
+    """
+    from governance.audit import default_path
+
+    path = Path(audit_log) if audit_log else default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f"{path.name}.incidents.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def open_incident(
@@ -254,29 +278,24 @@ def list_incidents(audit_log: Path | None = None) -> list[dict[str, Any]]:
     path = Path(audit_log) if audit_log else default_path()
     found = []
     follow_ups = []
-    if path.is_file():
-        try:
-            for rec in AuditLog(path).records():
-                if rec.action == "incident.open":
-                    found.append(
-                        {
-                            "incident_id": rec.subject,
-                            "opened_at": rec.details.get("opened_at", rec.recorded_at),
-                            "target": rec.target,
-                            "run_id": rec.run_id,
-                            **rec.details,
-                        }
-                    )
-                elif rec.action in (UPDATE, CLOSE):
-                    follow_ups.append(
-                        _follow_up(
-                            rec.action, rec.subject, {"by": rec.actor, **rec.details}
-                        )
-                    )
-        except DiamondError as exc:
-            # A damaged log is itself an incident, recorded beside it: list
-            # what could be read and that one rather than nothing at all.
-            log.warning("%s; incidents after the damage are not listed", exc)
+    # A damaged line is passed over rather than hiding every incident and
+    # follow-up after it; the damage is an incident of its own, recorded
+    # beside the log by verify.
+    for rec in AuditLog(path).records(skip_damaged=True):
+        if rec.action == "incident.open":
+            found.append(
+                {
+                    "incident_id": rec.subject,
+                    "opened_at": rec.details.get("opened_at", rec.recorded_at),
+                    "target": rec.target,
+                    "run_id": rec.run_id,
+                    **rec.details,
+                }
+            )
+        elif rec.action in (UPDATE, CLOSE):
+            follow_ups.append(
+                _follow_up(rec.action, rec.subject, {"by": rec.actor, **rec.details})
+            )
     for entry in read_records(side_file(path)):
         if entry.get("action", "incident.open") != "incident.open":
             follow_ups.append(
@@ -333,63 +352,65 @@ def update_incident(
     if breach_decision is not None and breach_decision not in BREACH_DECISIONS:
         msg = f"--breach-decision must be {' or '.join(BREACH_DECISIONS)}"
         raise DiamondError(msg)
-    incident = next(
-        (i for i in list_incidents(path) if i["incident_id"] == incident_id), None
-    )
-    if incident is None:
-        msg = (
-            f"no incident {incident_id!r} in {path} or beside it: "
-            "`diamond governance incidents` lists them"
+    # Held from the check to the write: see follow_up_lock.
+    with follow_up_lock(path):
+        incident = next(
+            (i for i in list_incidents(path) if i["incident_id"] == incident_id), None
         )
-        raise DiamondError(msg)
-    # The review is written after the closing; nothing else follows it.
-    if incident["status"] == "closed" and (close or not review):
-        msg = (
-            f"{incident_id} was closed at {incident.get('closed_at')} and takes "
-            "only its post-incident review (--review); open a new incident "
-            "for anything else"
-        )
-        raise DiamondError(msg)
-    decided = breach_decision or incident.get("breach_decision")
-    if close and incident.get("notify_authority_by") and not decided:
-        msg = (
-            f"{incident_id} runs the breach clock (notify by "
-            f"{incident['notify_authority_by']}): record the privacy office's "
-            "decision first, with --breach-decision notify or no-notify"
-        )
-        raise DiamondError(msg)
-    now = datetime.now(UTC)
-    details: dict[str, Any] = {
-        "reason": reason.strip(),
-        "at": now.isoformat(),
-        "trigger": incident.get("trigger"),
-        "severity": incident.get("severity"),
-    }
-    if breach_decision:
-        details["breach_decision"] = breach_decision
-    if review:
-        details["review"] = review
-    if close and incident.get("severity") in REVIEWED:
-        due = _working_days_after(now, REVIEW_WORKING_DAYS)
-        details["review_due_by"] = due.isoformat()
-    action = CLOSE if close else UPDATE
-    if incident.get("trigger") == AUDIT_TRIGGER:
-        # Kept beside the log, as the incident is, while the log is suspect.
-        line = {
-            "action": action,
-            "subject": incident_id,
-            "target": incident.get("target"),
-            "run_id": os.environ.get("DIAMOND_RUN_ID"),
-            "details": {"by": _default_actor(), **details},
+        if incident is None:
+            msg = (
+                f"no incident {incident_id!r} in {path} or beside it: "
+                "`diamond governance incidents` lists them"
+            )
+            raise DiamondError(msg)
+        # The review is written after the closing; nothing else follows it.
+        if incident["status"] == "closed" and (close or not review):
+            msg = (
+                f"{incident_id} was closed at {incident.get('closed_at')} and takes "
+                "only its post-incident review (--review); open a new incident "
+                "for anything else"
+            )
+            raise DiamondError(msg)
+        decided = breach_decision or incident.get("breach_decision")
+        if close and incident.get("notify_authority_by") and not decided:
+            msg = (
+                f"{incident_id} runs the breach clock (notify by "
+                f"{incident['notify_authority_by']}): record the privacy office's "
+                "decision first, with --breach-decision notify or no-notify"
+            )
+            raise DiamondError(msg)
+        now = datetime.now(UTC)
+        details: dict[str, Any] = {
+            "reason": reason.strip(),
+            "at": now.isoformat(),
+            "trigger": incident.get("trigger"),
+            "severity": incident.get("severity"),
         }
-        with side_file(path).open("a", encoding="utf-8") as out:
-            out.write(json.dumps(line, sort_keys=True) + "\n")
-    else:
-        AuditLog(path).append(
-            action,
-            target=incident.get("target"),
-            run_id=os.environ.get("DIAMOND_RUN_ID"),
-            subject=incident_id,
-            details=details,
-        )
+        if breach_decision:
+            details["breach_decision"] = breach_decision
+        if review:
+            details["review"] = review
+        if close and incident.get("severity") in REVIEWED:
+            due = _working_days_after(now, REVIEW_WORKING_DAYS)
+            details["review_due_by"] = due.isoformat()
+        action = CLOSE if close else UPDATE
+        if incident.get("trigger") == AUDIT_TRIGGER:
+            # Kept beside the log, as the incident is, while the log is suspect.
+            line = {
+                "action": action,
+                "subject": incident_id,
+                "target": incident.get("target"),
+                "run_id": os.environ.get("DIAMOND_RUN_ID"),
+                "details": {"by": _default_actor(), **details},
+            }
+            with side_file(path).open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line, sort_keys=True) + "\n")
+        else:
+            AuditLog(path).append(
+                action,
+                target=incident.get("target"),
+                run_id=os.environ.get("DIAMOND_RUN_ID"),
+                subject=incident_id,
+                details=details,
+            )
     return details

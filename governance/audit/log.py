@@ -29,6 +29,7 @@ import fcntl
 import getpass
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ from typing import Any
 
 from diamond.errors import ConfigError, DiamondError
 from diamond.settings import TARGETS, duckdb_path, project_dir
+
+log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 FIELDS = (
@@ -371,8 +374,14 @@ class AuditLog:
             msg = f"cannot read the audit log {self.path}: {exc.strerror or exc}"
             raise DiamondError(msg) from exc
 
-    def records(self) -> Iterator[AuditRecord]:
-        """Every record in file order; a damaged line raises, naming it."""
+    def records(self, *, skip_damaged: bool = False) -> Iterator[AuditRecord]:
+        """Every record in file order; a damaged line raises, naming it.
+
+        With ``skip_damaged`` a damaged line is logged and passed over
+        instead, for readers that follow up on what the log says (open
+        incidents) and must not lose every record after one bad line;
+        ``verify`` is what reports the damage itself.
+        """
         for number, raw in enumerate(self._read(), start=1):
             try:
                 yield _parse_line(raw.rstrip(b"\n"))
@@ -381,7 +390,9 @@ class AuditLog:
                     f"audit log {self.path}, line {number}: the record {exc}; "
                     f"{_VERIFY_HINT}"
                 )
-                raise DiamondError(msg) from exc
+                if not skip_damaged:
+                    raise DiamondError(msg) from exc
+                log.warning("%s; skipped", msg)
 
     def head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the last record, ``(0, 64 zeros)`` when empty.

@@ -43,6 +43,8 @@ LIVE_MINIMUM = 20
 HALLUCINATION_TRIGGER = "assistant.hallucination_spike"
 #: Some stamps are written to the second, others to the microsecond.
 STAMP_SLACK = timedelta(seconds=1)
+#: dbt commands whose run_results.json means the relations were rewritten.
+CHANGES_RELATIONS = frozenset({"build", "run", "seed", "snapshot"})
 
 
 @dataclass
@@ -168,9 +170,13 @@ class Evidence:
         if run is not None and _when(run.started_at):
             moments.append((_when(run.started_at), f"the start of run {run.run_id}"))
         results = self.json("run_results.json") or {}
+        which = (results.get("args") or {}).get("which")
         built = (results.get("metadata") or {}).get("generated_at")
-        if _when(built):
-            moments.append((_when(built), "the build in run_results.json"))
+        # `dbt test`, `compile` or `docs generate` rewrite the file too but
+        # leave the relations as they were: evidence about those stays true.
+        if which in CHANGES_RELATIONS and _when(built):
+            step = "the build" if which == "build" else f"the `dbt {which}`"
+            moments.append((_when(built), f"{step} in run_results.json"))
         return max(moments, key=lambda m: m[0]) if moments else None
 
     def stale(
@@ -767,25 +773,27 @@ def _reviewed_until(ev: Evidence) -> datetime | None:
 def _live_incident(ev: Evidence, rate: float, limit: float, answers: int) -> str:
     """The open incident about the live rate, opened now unless one is
     still open: a report run every hour must not open one an hour."""
-    from governance.incidents import open_incident
+    from governance.incidents import follow_up_lock, open_incident
 
-    for incident in _live_incidents(ev):
-        if incident["status"] == "open":
-            return str(incident["incident_id"])
-    return open_incident(
-        HALLUCINATION_TRIGGER,
-        ev.target,
-        summary=f"live hallucination rate {rate:.3f} over the last {answers} "
-        f"traced answers, above its limit {limit}",
-        evidence={
-            "source": "traces",
-            "traces": str(ev.path("rag/traces.jsonl")),
-            "rate": rate,
-            "limit": limit,
-            "answers": answers,
-        },
-        owner="ml",
-    )
+    # Two reports at once must not both find none open and open two.
+    with follow_up_lock():
+        for incident in _live_incidents(ev):
+            if incident["status"] == "open":
+                return str(incident["incident_id"])
+        return open_incident(
+            HALLUCINATION_TRIGGER,
+            ev.target,
+            summary=f"live hallucination rate {rate:.3f} over the last {answers} "
+            f"traced answers, above its limit {limit}",
+            evidence={
+                "source": "traces",
+                "traces": str(ev.path("rag/traces.jsonl")),
+                "rate": rate,
+                "limit": limit,
+                "answers": answers,
+            },
+            owner="ml",
+        )
 
 
 def _check_live_answers(ev: Evidence, limit: float) -> tuple[str, Outcome | None]:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,9 +28,11 @@ from governance.drift.incidents import load_rules
 from governance.incidents import (
     AUDIT_TRIGGER,
     build_failures,
+    follow_up_lock,
     open_incident,
     open_privacy_incidents,
     side_file,
+    update_incident,
 )
 from governance.privacy.leaks import Leak
 from governance.privacy.policy import UNMASKED_FLOW, UNTAGGED_PII, Violation
@@ -280,8 +283,12 @@ def test_governance_incidents_reads_past_a_damaged_log(
 
     leak = Leak('"marts"."contact_sheet"', "email", "email", 3)
     [first] = open_privacy_incidents("duckdb", leaks=[leak])
-    with audit_log.open("ab") as handle:
-        handle.write(b"{not json\n")
+    later = Leak('"marts"."contact_sheet"', "phone", "phone_number", 2)
+    [after_damage] = open_privacy_incidents("duckdb", leaks=[later])
+    # Damage between the two: everything after it must still be read.
+    lines = audit_log.read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 2
+    audit_log.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]))
     # The damage itself is reported beside the log, as verify would.
     second = open_incident(
         AUDIT_TRIGGER,
@@ -292,8 +299,9 @@ def test_governance_incidents_reads_past_a_damaged_log(
     )
     assert main(["governance", "incidents"]) == 0
     printed = capsys.readouterr()
-    assert first in printed.out and second in printed.out
-    assert "2 incident(s)" in printed.err
+    for incident_id in (first, after_damage, second):
+        assert incident_id in printed.out
+    assert "3 incident(s)" in printed.err
 
 
 def test_follow_ups_and_closing_are_audited_and_listed(
@@ -384,3 +392,42 @@ def test_an_unknown_incident_cannot_be_updated(audit_log: Path) -> None:
         update_incident("INC-nothing", reason="x")
     with pytest.raises(DiamondError, match="--reason"):
         update_incident("INC-nothing", reason=" ")
+
+
+def test_a_close_checks_and_writes_under_the_lock(audit_log: Path) -> None:
+    """Two closes at once: the second must see the first, not close again."""
+    incident_id = open_incident(
+        "dbt.test_failure",
+        "duckdb",
+        summary="a test failed",
+        evidence={"nodes": ["test.diamond.x"]},
+    )
+    outcome: dict[str, object] = {}
+
+    def close_in_thread() -> None:
+        try:
+            outcome["details"] = update_incident(
+                incident_id, reason="second closer", close=True
+            )
+        except DiamondError as exc:
+            outcome["error"] = str(exc)
+
+    with follow_up_lock():
+        closer = threading.Thread(target=close_in_thread)
+        closer.start()
+        closer.join(timeout=0.5)
+        # Blocked on the lock: it has neither checked nor written yet.
+        assert closer.is_alive()
+        # Meanwhile "another process" closes the incident (the lock is not
+        # re-entrant, so the record is appended directly).
+        AuditLog(audit_log).append(
+            "incident.close",
+            target="duckdb",
+            subject=incident_id,
+            details={"reason": "first closer"},
+        )
+    closer.join(timeout=30)
+    assert not closer.is_alive()
+    assert "was closed" in str(outcome.get("error")), outcome
+    closes = [r for r in AuditLog(audit_log).records() if r.action == "incident.close"]
+    assert [r.details["reason"] for r in closes] == ["first closer"]
