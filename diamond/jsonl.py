@@ -3,7 +3,8 @@ incidents beside the audit log).
 
 They are written one line at a time and may end in a line cut short by a
 crash, or be edited by hand, so a line that is not JSON is skipped with a
-warning naming it rather than losing every other record. The audit log is
+warning naming it rather than losing every other record, and so is
+one that is JSON but not an object. The audit log is
 not read this way: there a damaged line is evidence and raises.
 """
 
@@ -26,7 +27,12 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            value = json.loads(line)
         except ValueError:
             log.warning("%s line %d is not JSON; skipped", path, number)
+            continue
+        if not isinstance(value, dict):
+            log.warning("%s line %d is not a JSON object; skipped", path, number)
+            continue
+        records.append(value)
     return records

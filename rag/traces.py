@@ -204,6 +204,9 @@ def read(path: Path) -> list[dict[str, Any]]:
     for entry in read_records(path):
         kind = entry.pop("kind", "trace")
         if kind == "trace":
+            if not entry.get("trace_id"):
+                log.warning("%s holds a trace without a trace_id; skipped", path)
+                continue
             traces[entry["trace_id"]] = entry
         elif kind == "feedback" and entry.get("trace_id") in traces:
             traces[entry["trace_id"]]["feedback"] = {
