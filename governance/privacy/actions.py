@@ -32,8 +32,9 @@ from governance.privacy.leaks import LeakReport, find_leaks
 log = logging.getLogger(__name__)
 
 #: Schemas the scan reads: the restricted raw data, to classify it, and
-#: every schema dbt builds, to catch personal data that reached them.
-SCAN_SCHEMAS = (*RESTRICTED_SCHEMAS, "staging", "intermediate", "marts")
+#: every schema dbt builds, to catch personal data that reached them: the
+#: model's features and outputs in ``ml`` too, which name players.
+SCAN_SCHEMAS = (*RESTRICTED_SCHEMAS, "staging", "intermediate", "marts", "ml")
 
 
 class PrivacyError(DiamondError):

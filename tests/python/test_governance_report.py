@@ -576,6 +576,23 @@ def test_a_later_build_makes_the_scan_and_evaluation_stale(copy: Path) -> None:
     assert "before the build in run_results.json" in failing["privacy.scan"].detail
 
 
+def test_a_later_dbt_command_that_rewrites_nothing_leaves_evidence_current(
+    copy: Path,
+) -> None:
+    results = json.loads((copy / "run_results.json").read_text())
+    results["metadata"]["generated_at"] = (
+        datetime.now(UTC) + timedelta(minutes=5)
+    ).isoformat()
+    results["args"]["which"] = "generate"
+    (copy / "run_results.json").write_text(json.dumps(results))
+    report = build_report("duckdb", copy)
+    found = statuses(report)
+    for control in set(RUN_EVIDENCE) - {"lineage.events"}:
+        assert found[control] == "pass", control
+    # The build's own evidence is gone with it, and says so.
+    assert found["build.tests"] != "pass"
+
+
 def _rewrite_scan(copy: Path, **changes: object) -> None:
     path = copy / "privacy" / "pii_report.json"
     scan = json.loads(path.read_text())
@@ -589,6 +606,8 @@ def test_the_scan_report_records_its_target_and_schemas(copy: Path) -> None:
     assert scan["schemas"] == list(SCAN_SCHEMAS)
     assert set(scan["relations_scanned"]) <= set(SCAN_SCHEMAS)
     assert scan["relations_scanned"]["raw"] > 0
+    # The model's relations hold player ids too: the scan reads them.
+    assert scan["relations_scanned"]["ml"] > 0
     assert scan["run_id"]
 
 
