@@ -142,23 +142,44 @@ class Evidence:
 
     @property
     def run(self) -> Run | None:
-        """Inside ``diamond run`` the run under way (``DIAMOND_RUN_ID``);
-        otherwise the newest run on this target that completed, so a later
-        run that failed before writing anything does not hide it."""
-        run_id = os.environ.get("DIAMOND_RUN_ID")
-        if not run_id:
-            done = self.latest("pipeline.complete")
-            if done is None:
-                return None
-            run_id = done.subject
+        """Inside ``diamond run`` the run under way (``DIAMOND_RUN_ID``).
+        Otherwise the newest run on this target that completed, so a later
+        run that failed before writing anything does not hide it; but a
+        later run that failed after its build owns the evidence the build
+        left, and is the run checked (and found incomplete)."""
         starts = [
             r
             for r in self.audit_records
-            if r.action == "pipeline.start"
-            and r.target == self.target
-            and r.subject == run_id
+            if r.action == "pipeline.start" and r.target == self.target
         ]
-        return Run(run_id, starts[-1].recorded_at if starts else None)
+        run_id = os.environ.get("DIAMOND_RUN_ID")
+        if not run_id:
+            done = self.latest("pipeline.complete")
+            built = self._rebuilt_at()
+            after = _when(done.recorded_at) if done is not None else None
+            failed_after_build = [
+                s
+                for s in starts
+                if (moment := _when(s.recorded_at)) is not None
+                and (after is None or moment > after)
+                and built is not None
+                and moment <= built
+            ]
+            if failed_after_build:
+                run_id = failed_after_build[-1].subject
+            elif done is None:
+                return None
+            else:
+                run_id = done.subject
+        mine = [s for s in starts if s.subject == run_id]
+        return Run(run_id, mine[-1].recorded_at if mine else None)
+
+    def _rebuilt_at(self) -> datetime | None:
+        """When ``run_results.json`` says the relations were last rewritten."""
+        results = self.json("run_results.json") or {}
+        which = (results.get("args") or {}).get("which")
+        built = (results.get("metadata") or {}).get("generated_at")
+        return _when(built) if which in CHANGES_RELATIONS else None
 
     def since(self) -> tuple[datetime, str] | None:
         """The moment evidence must postdate to belong to the current build:
@@ -169,14 +190,14 @@ class Evidence:
         run = self.run
         if run is not None and _when(run.started_at):
             moments.append((_when(run.started_at), f"the start of run {run.run_id}"))
-        results = self.json("run_results.json") or {}
-        which = (results.get("args") or {}).get("which")
-        built = (results.get("metadata") or {}).get("generated_at")
-        # `dbt test`, `compile` or `docs generate` rewrite the file too but
-        # leave the relations as they were: evidence about those stays true.
-        if which in CHANGES_RELATIONS and _when(built):
+        # `dbt test`, `compile` or `docs generate` rewrite run_results.json
+        # too but leave the relations as they were: evidence stays true.
+        built = self._rebuilt_at()
+        if built is not None:
+            results = self.json("run_results.json") or {}
+            which = (results.get("args") or {}).get("which")
             step = "the build" if which == "build" else f"the `dbt {which}`"
-            moments.append((_when(built), f"{step} in run_results.json"))
+            moments.append((built, f"{step} in run_results.json"))
         return max(moments, key=lambda m: m[0]) if moments else None
 
     def stale(

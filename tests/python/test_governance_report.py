@@ -527,6 +527,37 @@ def _start_run(copy: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return run_id
 
 
+def _later_run_that_failed(copy: Path, *, after_its_build: bool) -> str:
+    """A `diamond run` begun after the copy's, recorded only by its start,
+    that failed before or after it rebuilt the relations."""
+    run_id = str(uuid.uuid4())
+    record("pipeline.start", target="duckdb", subject=run_id, run_id=run_id)
+    if after_its_build:
+        results = json.loads((copy / "run_results.json").read_text())
+        built = datetime.now(UTC) + timedelta(seconds=30)
+        results["metadata"]["generated_at"] = built.isoformat()
+        (copy / "run_results.json").write_text(json.dumps(results))
+    return run_id
+
+
+def test_a_later_run_that_failed_before_building_hides_nothing(
+    copy: Path,
+) -> None:
+    _later_run_that_failed(copy, after_its_build=False)
+    assert statuses(build_report("duckdb", copy))["lineage.events"] == "pass"
+
+
+def test_a_later_run_that_failed_after_building_is_the_one_checked(
+    copy: Path,
+) -> None:
+    run_id = _later_run_that_failed(copy, after_its_build=True)
+    found = {row.id: row for row in build_report("duckdb", copy).rows}
+    # Its build replaced what the completed run was checked on, and it never
+    # emitted its lineage: the lineage of the run before no longer counts.
+    assert found["lineage.events"].status == "missing"
+    assert f"no lineage events of run {run_id}" in found["lineage.events"].detail
+
+
 def test_evidence_of_an_earlier_run_is_stale(
     copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
