@@ -22,16 +22,17 @@ the same lock :func:`clear` takes, before it stores anything.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import pyarrow as pa
+
+from diamond.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,9 @@ def cache_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def _locked(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Serialise storing against clearing, between processes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return exclusive(folder / ".lock")
 
 
 def _index(folder: Path, key: str) -> Path:

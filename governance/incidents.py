@@ -21,7 +21,6 @@ notification decision among them) and one ``incident.close``
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from typing import Any
 
 from diamond.errors import DiamondError
 from diamond.jsonl import read_records
+from diamond.locks import exclusive
 from governance.drift.incidents import RUNBOOK, load_rules
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,8 @@ def follow_up_lock(audit_log: Path | None = None) -> Iterator[None]:
     from governance.audit import default_path
 
     path = Path(audit_log) if audit_log else default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(f"{path.name}.incidents.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive(path.with_name(f"{path.name}.incidents.lock")):
         yield
-    finally:
-        os.close(fd)
 
 
 def open_incident(

@@ -68,7 +68,6 @@ location are outside this module.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
@@ -88,6 +87,7 @@ from diamond import masking_key, synthetic_cache
 from diamond.contracts import ValidatedTable
 from diamond.errors import DiamondError, IngestError
 from diamond.lahman import Column, TableSpec
+from diamond.locks import exclusive
 from diamond.settings import (
     RAW_SCHEMA,
     PostgresSettings,
@@ -356,13 +356,8 @@ def _locked(path: Path) -> Iterator[None]:
     The lock is on a sibling file: the register is replaced on every
     write, and a lock on a replaced file would protect nothing.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive(path.with_name(f"{path.name}.lock")):
         yield
-    finally:
-        os.close(fd)
 
 
 def _write_register(path: Path, entries: Sequence[Erasure]) -> None:
