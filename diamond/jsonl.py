@@ -3,9 +3,9 @@ incidents beside the audit log).
 
 They are written one line at a time and may end in a line cut short by a
 crash, or be edited by hand, so a line that is not JSON is skipped with a
-warning naming it rather than losing every other record, and so is
-one that is JSON but not an object. The audit log is
-not read this way: there a damaged line is evidence and raises.
+warning naming it rather than losing every other record, and so is one
+that is JSON but not an object. The audit log is not read this way: there
+a damaged line is evidence and raises.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ the same lock :func:`clear` takes, before it stores anything.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -35,6 +34,9 @@ import pyarrow as pa
 from diamond.locks import exclusive
 
 log = logging.getLogger(__name__)
+
+#: Held while storing and while clearing, so the two never interleave.
+LOCK_FILE = ".lock"
 
 
 def default_folder() -> Path:
@@ -70,11 +72,6 @@ def cache_key(
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _locked(folder: Path) -> contextlib.AbstractContextManager[None]:
-    """Serialise storing against clearing, between processes."""
-    return exclusive(folder / ".lock")
 
 
 def _index(folder: Path, key: str) -> Path:
@@ -124,7 +121,7 @@ def store(
     whether the entry was stored.
     """
     try:
-        with _locked(folder):
+        with exclusive(folder / LOCK_FILE):
             if not allowed():
                 return False
             digests = {}
@@ -159,7 +156,7 @@ def clear(folder: Path) -> int:
     removed = 0
     if not folder.is_dir():
         return removed
-    with _locked(folder):
+    with exclusive(folder / LOCK_FILE):
         for path in folder.iterdir():
             if path.suffix in (".json", ".arrow", ".part"):
                 path.unlink(missing_ok=True)

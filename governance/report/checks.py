@@ -155,15 +155,15 @@ class Evidence:
         run_id = os.environ.get("DIAMOND_RUN_ID")
         if not run_id:
             done = self.latest("pipeline.complete")
-            built = self._rebuilt_at()
+            rebuilt = self._rebuilt()
             after = _when(done.recorded_at) if done is not None else None
             failed_after_build = [
                 s
                 for s in starts
-                if (moment := _when(s.recorded_at)) is not None
+                if rebuilt is not None
+                and (moment := _when(s.recorded_at)) is not None
                 and (after is None or moment > after)
-                and built is not None
-                and moment <= built
+                and moment <= rebuilt[0]
             ]
             if failed_after_build:
                 run_id = failed_after_build[-1].subject
@@ -174,12 +174,16 @@ class Evidence:
         mine = [s for s in starts if s.subject == run_id]
         return Run(run_id, mine[-1].recorded_at if mine else None)
 
-    def _rebuilt_at(self) -> datetime | None:
-        """When ``run_results.json`` says the relations were last rewritten."""
+    def _rebuilt(self) -> tuple[datetime, str] | None:
+        """When ``run_results.json`` says the relations were last rewritten,
+        and by which dbt command. `dbt test`, `compile` or `docs generate`
+        rewrite the file too but leave the relations as they were."""
         results = self.json("run_results.json") or {}
         which = (results.get("args") or {}).get("which")
-        built = (results.get("metadata") or {}).get("generated_at")
-        return _when(built) if which in CHANGES_RELATIONS else None
+        built = _when((results.get("metadata") or {}).get("generated_at"))
+        if which not in CHANGES_RELATIONS or built is None:
+            return None
+        return built, "the build" if which == "build" else f"the `dbt {which}`"
 
     def since(self) -> tuple[datetime, str] | None:
         """The moment evidence must postdate to belong to the current build:
@@ -190,14 +194,9 @@ class Evidence:
         run = self.run
         if run is not None and _when(run.started_at):
             moments.append((_when(run.started_at), f"the start of run {run.run_id}"))
-        # `dbt test`, `compile` or `docs generate` rewrite run_results.json
-        # too but leave the relations as they were: evidence stays true.
-        built = self._rebuilt_at()
-        if built is not None:
-            results = self.json("run_results.json") or {}
-            which = (results.get("args") or {}).get("which")
-            step = "the build" if which == "build" else f"the `dbt {which}`"
-            moments.append((built, f"{step} in run_results.json"))
+        rebuilt = self._rebuilt()
+        if rebuilt is not None:
+            moments.append((rebuilt[0], f"{rebuilt[1]} in run_results.json"))
         return max(moments, key=lambda m: m[0]) if moments else None
 
     def stale(
